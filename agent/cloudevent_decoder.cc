@@ -1,0 +1,117 @@
+// CloudEvents JSON decoding with simdjson's DOM parser (one parser reused, so steady-state
+// decoding allocates nothing). See cloudevent_decoder.h for the accepted forms.
+#include "agent/cloudevent_decoder.h"
+
+#include "agent/rfc3339.h"
+
+namespace meterd {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+// Reads a required non-empty string field; returns the reason when it is not one.
+const char* required_string(simdjson::dom::object object, const char* field,
+                            std::string_view* out) {
+  simdjson::dom::element value;
+  if (object.at_key(field).get(value)) return "required";
+  if (value.get_string().get(*out)) return "must be a string";
+  if (out->empty()) return "must not be empty";
+  return nullptr;
+}
+
+}  // namespace
+
+void CloudEventDecoder::decode(std::string_view payload, bool padded, int64_t received_ms,
+                               EventSink& sink) {
+  std::string_view body = trim(payload);
+  if (body.empty()) {
+    sink.on_invalid(0, "", "empty payload", payload);
+    return;
+  }
+  simdjson::dom::element root;
+  auto error = parser_.parse(body.data(), body.size(), !padded).get(root);
+  if (error) {
+    // Not one JSON document: newline-separated events, or garbage. Line by line tells which.
+    if (body.find('\n') != std::string_view::npos) {
+      decode_lines(body, received_ms, sink);
+    } else {
+      sink.on_invalid(0, "", std::string("invalid JSON: ") + simdjson::error_message(error), body);
+    }
+    return;
+  }
+  simdjson::dom::array array;
+  if (root.get_array().get(array) == simdjson::SUCCESS) {
+    size_t index = 0;
+    for (simdjson::dom::element element : array) decode_element(element, index++, received_ms, sink);
+    return;
+  }
+  decode_element(root, 0, received_ms, sink);
+}
+
+void CloudEventDecoder::decode_lines(std::string_view body, int64_t received_ms, EventSink& sink) {
+  size_t index = 0;
+  while (!body.empty()) {
+    size_t end = body.find('\n');
+    std::string_view line = trim(body.substr(0, end));
+    body.remove_prefix(end == std::string_view::npos ? body.size() : end + 1);
+    if (line.empty()) continue;
+    simdjson::dom::element element;
+    // A line inside the payload is not padded: let simdjson copy it.
+    if (auto error = parser_.parse(line.data(), line.size(), true).get(element)) {
+      sink.on_invalid(index++, "", std::string("invalid JSON: ") + simdjson::error_message(error),
+                      line);
+      continue;
+    }
+    decode_element(element, index++, received_ms, sink);
+  }
+}
+
+void CloudEventDecoder::decode_element(simdjson::dom::element element, size_t index,
+                                       int64_t received_ms, EventSink& sink) {
+  auto invalid = [&](std::string_view field, std::string_view reason) {
+    minified_ = simdjson::minify(element);
+    sink.on_invalid(index, field, reason, minified_);
+  };
+  simdjson::dom::object object;
+  if (element.get_object().get(object)) return invalid("", "an event must be a JSON object");
+
+  CloudEvent event;
+  event.element = element;
+  std::string_view specversion;
+  if (const char* why = required_string(object, "specversion", &specversion)) {
+    return invalid("specversion", why);
+  }
+  if (specversion != "1.0") return invalid("specversion", "must be \"1.0\"");
+  if (const char* why = required_string(object, "id", &event.id)) return invalid("id", why);
+  if (const char* why = required_string(object, "source", &event.source)) {
+    return invalid("source", why);
+  }
+  if (const char* why = required_string(object, "type", &event.type)) return invalid("type", why);
+  if (const char* why = required_string(object, "subject", &event.subject)) {
+    return invalid("subject", why);
+  }
+
+  event.time_ms = received_ms;
+  simdjson::dom::element time;
+  if (object.at_key("time").get(time) == simdjson::SUCCESS && !time.is_null()) {
+    std::string_view text;
+    if (time.get_string().get(text)) return invalid("time", "must be an RFC 3339 string");
+    if (!parse_rfc3339_ms(text, &event.time_ms)) {
+      return invalid("time", "not an RFC 3339 timestamp");
+    }
+  }
+
+  simdjson::dom::element data;
+  if (object.at_key("data").get(data) == simdjson::SUCCESS && !data.is_null()) {
+    if (!data.is_object()) return invalid("data", "must be a JSON object");
+    event.data = data;
+    event.has_data = true;
+  }
+  sink.on_event(event);
+}
+
+}  // namespace meterd

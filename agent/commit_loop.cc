@@ -1,0 +1,67 @@
+// The store thread's loop (see commit_loop.h).
+#include "agent/commit_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include "agent/clock.h"
+
+namespace meterd {
+
+CommitLoop::CommitLoop(Store& store, std::chrono::milliseconds interval,
+                       std::function<CommitBatch()> take_batch)
+    : store_(store), interval_(interval), take_batch_(std::move(take_batch)) {
+  outbox_rows_ = store_.outbox_rows();
+}
+
+CommitLoop::~CommitLoop() { stop(); }
+
+void CommitLoop::start() {
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void CommitLoop::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CommitLoop::run() {
+  auto next = std::chrono::steady_clock::now() + interval_;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
+    next += interval_;
+    lock.unlock();
+    pending_.merge_from(take_batch_());
+    if (Status s = commit_pending(); !s) {
+      spdlog::error("commit failed, keeping the batch in memory to retry: {}", s.message());
+    }
+    lock.lock();
+  }
+}
+
+Status CommitLoop::commit_now(CommitBatch batch) {
+  pending_.merge_from(std::move(batch));
+  return commit_pending();
+}
+
+Status CommitLoop::commit_pending() {
+  CommitResult result;
+  Status status = store_.commit(pending_, wall_clock_ms(), &result);
+  if (status) {
+    pending_ = CommitBatch{};
+    ++commits_;
+    if (result.windows_closed || result.rows_deleted) {
+      spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered",
+                    result.windows_updated, result.windows_closed, result.rows_deleted);
+    }
+  }
+  outbox_rows_ = store_.outbox_rows();
+  return status;
+}
+
+}  // namespace meterd

@@ -1,0 +1,53 @@
+// CommitLoop: the store thread. Every `commit_interval` it takes the ingest thread's batch and
+// commits it (merge deltas, close due windows into the outbox, delete delivered rows).
+//
+// A failed commit (a full disk, say) loses nothing: the batch is kept in memory and merged with
+// the next one, and the commit is retried at the next interval.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "buffer/store.h"
+
+namespace meterd {
+
+class CommitLoop {
+ public:
+  // `take_batch` is called on the store thread and must return the ingest thread's batch.
+  CommitLoop(Store& store, std::chrono::milliseconds interval,
+             std::function<CommitBatch()> take_batch);
+  ~CommitLoop();
+
+  void start();
+  // Stops the thread after its current commit. A batch that could not be committed stays
+  // pending for commit_pending().
+  void stop();
+
+  // With the thread stopped: commits `batch` after anything still pending.
+  Status commit_now(CommitBatch batch);
+
+  int64_t outbox_rows() const { return outbox_rows_.load(); }
+  int64_t commits() const { return commits_.load(); }
+
+ private:
+  void run();
+  Status commit_pending();
+
+  Store& store_;
+  const std::chrono::milliseconds interval_;
+  std::function<CommitBatch()> take_batch_;
+  CommitBatch pending_;  // store thread only
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::atomic<int64_t> outbox_rows_{0};
+  std::atomic<int64_t> commits_{0};
+};
+
+}  // namespace meterd

@@ -1,0 +1,324 @@
+// Reads and validates meterd's YAML config with yaml-cpp (see config.h for the contract).
+//
+// Validation follows OpenMeter where meters are concerned: slugs unique, `valueProperty`
+// required except for COUNT and refused for COUNT, group names matching
+// ^[a-zA-Z_][0-9a-zA-Z_]*$, paths starting with `$`.
+#include "agent/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace meterd {
+namespace {
+
+class ConfigReader {
+ public:
+  ConfigReader(std::string name, std::vector<std::string>* errors)
+      : name_(std::move(name)), errors_(errors) {}
+
+  void read(const YAML::Node& root, Config* config);
+
+ private:
+  void error(const YAML::Node& node, const std::string& key, const std::string& reason) {
+    int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+    errors_->push_back(line > 0 ? fmt::format("{}:{}: {}: {}", name_, line, key, reason)
+                                : fmt::format("{}: {}: {}", name_, key, reason));
+  }
+
+  // Reports every key of `map` not in `allowed`; false if `map` is not a mapping.
+  bool check_map(const YAML::Node& map, const std::string& key,
+                 std::initializer_list<std::string_view> allowed) {
+    if (!map.IsMap()) {
+      error(map, key.empty() ? "(top level)" : key, "must be a mapping");
+      return false;
+    }
+    for (const auto& entry : map) {
+      auto name = entry.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        error(entry.first, join(key, name), "unknown key");
+      }
+    }
+    return true;
+  }
+
+  static std::string join(const std::string& prefix, const std::string& key) {
+    return prefix.empty() ? key : prefix + "." + key;
+  }
+
+  bool scalar(const YAML::Node& node, const std::string& key, std::string* out) {
+    if (!node.IsScalar()) {
+      error(node, key, "must be a single value");
+      return false;
+    }
+    *out = node.Scalar();
+    return true;
+  }
+
+  void duration(const YAML::Node& parent, const std::string& prefix, const char* key,
+                int64_t* ms) {
+    YAML::Node node = parent[key];
+    std::string text;
+    if (!node.IsDefined() || !scalar(node, join(prefix, key), &text)) return;
+    if (!parse_duration_ms(text, ms) || *ms <= 0) {
+      error(node, join(prefix, key), "expected a positive duration such as 200ms, 10s, 1m, 24h");
+    }
+  }
+
+  void endpoint(const YAML::Node& node, const std::string& key, std::optional<Endpoint>* out);
+  void read_listeners(const YAML::Node& node, Config* config);
+  void read_buffer(const YAML::Node& node, Config* config);
+  void read_windows(const YAML::Node& node, Config* config);
+  void read_kafka(const YAML::Node& node, Config* config);
+  void read_meters(const YAML::Node& node, Config* config);
+  void read_meter(const YAML::Node& node, const std::string& key, MeterConfig* meter);
+  void path(const YAML::Node& node, const std::string& key, JsonPath* out);
+
+  std::string name_;
+  std::vector<std::string>* errors_;
+};
+
+void ConfigReader::read(const YAML::Node& root, Config* config) {
+  if (!check_map(root, "", {"agent_id", "listeners", "buffer", "windows", "kafka",
+                                       "meters", "shutdown_timeout"})) {
+    return;
+  }
+  if (root["agent_id"]) scalar(root["agent_id"], "agent_id", &config->agent_id);
+  if (root["listeners"]) read_listeners(root["listeners"], config);
+  else error(root, "listeners", "required: at least one listener");
+  if (root["buffer"]) read_buffer(root["buffer"], config);
+  if (root["windows"]) read_windows(root["windows"], config);
+  if (root["kafka"]) read_kafka(root["kafka"], config);
+  else error(root, "kafka", "required");
+  duration(root, "", "shutdown_timeout", &config->shutdown_timeout_ms);
+  if (root["meters"]) read_meters(root["meters"], config);
+  else error(root, "meters", "required: at least one meter");
+}
+
+void ConfigReader::endpoint(const YAML::Node& node, const std::string& key,
+                            std::optional<Endpoint>* out) {
+  std::string text;
+  if (!scalar(node, key, &text)) return;
+  size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0) {
+    error(node, key, "expected HOST:PORT, such as 127.0.0.1:7701");
+    return;
+  }
+  try {
+    size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port <= 0 || port > 65535) {
+    error(node, key, "port must be a number from 1 to 65535");
+    return;
+  }
+  *out = Endpoint{text.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
+void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
+  if (!check_map(node, "listeners", {"udp", "udp_receive_buffer"})) return;
+  if (node["udp"]) endpoint(node["udp"], "listeners.udp", &config->listeners.udp);
+  if (YAML::Node size = node["udp_receive_buffer"]) {
+    try {
+      config->listeners.udp_receive_buffer_bytes = size.as<int>();
+    } catch (const YAML::Exception&) {
+      error(size, "listeners.udp_receive_buffer", "expected a size in bytes");
+    }
+  }
+  if (!node["udp"]) error(node, "listeners", "at least one listener is required");
+}
+
+void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
+  if (!check_map(node, "buffer", {"path", "commit_interval", "dead_letter_limit"})) return;
+  if (node["path"]) scalar(node["path"], "buffer.path", &config->buffer.path);
+  duration(node, "buffer", "commit_interval", &config->buffer.commit_interval_ms);
+  if (YAML::Node limit = node["dead_letter_limit"]) {
+    try {
+      config->buffer.dead_letter_limit = limit.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      error(limit, "buffer.dead_letter_limit", "expected a number of rows");
+    }
+  }
+}
+
+void ConfigReader::read_windows(const YAML::Node& node, Config* config) {
+  if (!check_map(node, "windows", {"size", "grace", "max_lateness", "max_future"})) return;
+  int64_t size_ms = config->windows.size_s * 1000;
+  duration(node, "windows", "size", &size_ms);
+  if (node["size"] && size_ms != 60'000 && size_ms != 300'000 && size_ms != 900'000 &&
+      size_ms != 3'600'000) {
+    error(node["size"], "windows.size", "must be 1m, 5m, 15m or 1h");
+  } else {
+    config->windows.size_s = size_ms / 1000;
+  }
+  duration(node, "windows", "grace", &config->windows.grace_ms);
+  duration(node, "windows", "max_lateness", &config->windows.max_lateness_ms);
+  duration(node, "windows", "max_future", &config->windows.max_future_ms);
+}
+
+void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
+  if (!check_map(node, "kafka", {"brokers", "topic", "properties"})) return;
+  if (node["brokers"]) scalar(node["brokers"], "kafka.brokers", &config->kafka.brokers);
+  if (config->kafka.brokers.empty()) error(node, "kafka.brokers", "required");
+  if (node["topic"]) scalar(node["topic"], "kafka.topic", &config->kafka.topic);
+  if (config->kafka.topic.empty()) error(node, "kafka.topic", "must not be empty");
+  if (YAML::Node properties = node["properties"]) {
+    if (!properties.IsMap()) {
+      error(properties, "kafka.properties", "must be a mapping of librdkafka properties");
+      return;
+    }
+    for (const auto& entry : properties) {
+      std::string value;
+      auto name = entry.first.as<std::string>();
+      if (scalar(entry.second, "kafka.properties." + name, &value)) {
+        config->kafka.properties[name] = value;
+      }
+    }
+  }
+}
+
+void ConfigReader::read_meters(const YAML::Node& node, Config* config) {
+  if (!node.IsSequence() || node.size() == 0) {
+    error(node, "meters", "must be a non-empty list of meter definitions");
+    return;
+  }
+  std::set<std::string> slugs;
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string key = fmt::format("meters[{}]", i);
+    MeterConfig meter;
+    read_meter(node[i], key, &meter);
+    if (!meter.slug.empty() && !slugs.insert(meter.slug).second) {
+      error(node[i]["slug"], key + ".slug", fmt::format("duplicate slug '{}'", meter.slug));
+    }
+    config->meters.push_back(std::move(meter));
+  }
+}
+
+void ConfigReader::path(const YAML::Node& node, const std::string& key, JsonPath* out) {
+  std::string text, why;
+  if (scalar(node, key, &text) && !JsonPath::compile(text, out, &why)) error(node, key, why);
+}
+
+void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, MeterConfig* meter) {
+  if (!check_map(node, key, {"slug", "description", "eventType", "aggregation", "valueProperty",
+                             "groupBy", "windowSize"})) {
+    return;
+  }
+  static const std::regex kSlug("^[a-z0-9]+(?:[_-][a-z0-9]+)*$", std::regex::icase);
+  static const std::regex kGroupName("^[a-zA-Z_][0-9a-zA-Z_]*$");
+  if (node["slug"] && scalar(node["slug"], key + ".slug", &meter->slug)) {
+    if (!std::regex_match(meter->slug, kSlug)) {
+      error(node["slug"], key + ".slug", "use letters, digits, '_' and '-'");
+    }
+  } else if (!node["slug"]) {
+    error(node, key + ".slug", "required");
+  }
+  if (node["description"]) scalar(node["description"], key + ".description", &meter->description);
+  if (node["eventType"]) scalar(node["eventType"], key + ".eventType", &meter->event_type);
+  if (meter->event_type.empty()) error(node, key + ".eventType", "required");
+
+  static const std::map<std::string, Aggregation> kAggregations = {
+      {"SUM", Aggregation::kSum}, {"COUNT", Aggregation::kCount}, {"AVG", Aggregation::kAvg},
+      {"MIN", Aggregation::kMin}, {"MAX", Aggregation::kMax},     {"LATEST", Aggregation::kLatest}};
+  std::string aggregation;
+  if (!node["aggregation"]) {
+    error(node, key + ".aggregation", "required");
+  } else if (scalar(node["aggregation"], key + ".aggregation", &aggregation)) {
+    auto found = kAggregations.find(aggregation);
+    if (found == kAggregations.end()) {
+      error(node["aggregation"], key + ".aggregation",
+            fmt::format("'{}' is not supported; use SUM, COUNT, AVG, MIN, MAX or LATEST",
+                        aggregation));
+    } else {
+      meter->aggregation = found->second;
+    }
+  }
+
+  bool is_count = aggregation == "COUNT";
+  if (YAML::Node value = node["valueProperty"]) {
+    if (is_count) {
+      error(value, key + ".valueProperty", "must not be set for COUNT");
+    } else {
+      meter->value_property.emplace();
+      path(value, key + ".valueProperty", &*meter->value_property);
+    }
+  } else if (!is_count && !aggregation.empty()) {
+    error(node, key + ".valueProperty", "required for " + aggregation);
+  }
+
+  if (YAML::Node groups = node["groupBy"]) {
+    if (!groups.IsMap()) {
+      error(groups, key + ".groupBy", "must be a mapping of group name to JSONPath");
+      return;
+    }
+    for (const auto& entry : groups) {
+      auto name = entry.first.as<std::string>();
+      std::string group_key = key + ".groupBy." + name;
+      if (!std::regex_match(name, kGroupName)) {
+        error(entry.first, group_key, "group names must match ^[a-zA-Z_][0-9a-zA-Z_]*$");
+      }
+      JsonPath group_path;
+      path(entry.second, group_key, &group_path);
+      meter->group_by.emplace_back(name, std::move(group_path));
+    }
+    std::sort(meter->group_by.begin(), meter->group_by.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+}
+
+}  // namespace
+
+bool parse_duration_ms(const std::string& text, int64_t* ms) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return false;
+  int64_t number = std::stoll(text.substr(0, digits));
+  static const std::map<std::string, int64_t> kUnits = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  auto unit = kUnits.find(text.substr(digits));
+  if (unit == kUnits.end()) return false;
+  *ms = number * unit->second;
+  return true;
+}
+
+bool load_config_text(const std::string& text, const std::string& name, Config* config,
+                      std::vector<std::string>* errors) {
+  *config = Config{};
+  errors->clear();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    errors->push_back(fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg));
+    return false;
+  }
+  try {
+    ConfigReader(name, errors).read(root, config);
+  } catch (const YAML::Exception& e) {
+    errors->push_back(fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg));
+  }
+  return errors->empty();
+}
+
+bool load_config_file(const std::string& path, Config* config, std::vector<std::string>* errors) {
+  std::ifstream file(path);
+  if (!file) {
+    errors->assign(1, fmt::format("{}: cannot read the file", path));
+    return false;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return load_config_text(text.str(), path, config, errors);
+}
+
+}  // namespace meterd

@@ -1,0 +1,190 @@
+// meterd's entry point. main() reads as the list of steps the agent goes through:
+// load config → open buffer → start uplink → start listeners → run → drain.
+//
+// Shutdown (SIGTERM/SIGINT): listeners close, the last batch is committed, every open window is
+// closed early (later events for it become revisions), and the outbox drains to Kafka within
+// `shutdown_timeout`; what could not be sent stays in the buffer for the next start.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "agent/clock.h"
+#include "agent/commit_loop.h"
+#include "agent/config.h"
+#include "agent/ingest.h"
+#include "agent/meter_set.h"
+#include "agent/udp_listener.h"
+#include "buffer/store.h"
+#include "uplink/kafka_forwarder.h"
+
+namespace asio = boost::asio;
+using namespace meterd;
+
+namespace {
+
+bool load_config_or_report(const std::string& path, Config* config) {
+  std::vector<std::string> errors;
+  if (load_config_file(path, config, &errors)) return true;
+  std::cerr << "meterd: invalid configuration (" << errors.size() << " error"
+            << (errors.size() == 1 ? "" : "s") << "):\n";
+  for (const std::string& error : errors) std::cerr << "  " << error << "\n";
+  return false;
+}
+
+Status open_buffer(const Config& config, std::unique_ptr<Store>* store) {
+  std::filesystem::path path(config.buffer.path);
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  StoreOptions options{config.buffer.path, config.agent_id, config.windows.size_s,
+                       config.windows.grace_ms, config.buffer.dead_letter_limit};
+  return Store::open(options, wall_clock_ms(), store);
+}
+
+Status start_uplink(const Config& config, Store& store, std::unique_ptr<KafkaForwarder>* out) {
+  ForwarderOptions options;
+  options.brokers = config.kafka.brokers;
+  options.topic = config.kafka.topic;
+  options.properties = config.kafka.properties;
+  if (Status s = KafkaForwarder::create(options, store.agent_id(), store.path(), store, out); !s) {
+    return s;
+  }
+  (*out)->start();
+  return Status::ok();
+}
+
+Status start_listeners(const Config& config, asio::io_context& io, Ingest& ingest,
+                       std::unique_ptr<UdpListener>* udp) {
+  if (config.listeners.udp) {
+    *udp = std::make_unique<UdpListener>(io, ingest);
+    if (Status s = (*udp)->open(*config.listeners.udp, config.listeners.udp_receive_buffer_bytes);
+        !s) {
+      return s;
+    }
+    (*udp)->start();
+    spdlog::info("listening for UDP events on {}:{}", config.listeners.udp->host,
+                 (*udp)->port());
+  }
+  return Status::ok();
+}
+
+// Runs on the store thread: fetches the ingest thread's batch through the io_context, so the
+// ingest path itself never takes a lock.
+CommitBatch take_batch_from(asio::io_context& io, Ingest& ingest) {
+  std::promise<CommitBatch> promise;
+  auto batch = promise.get_future();
+  asio::post(io, [&] { promise.set_value(ingest.take_batch()); });
+  return batch.get();
+}
+
+// After the listeners stopped: final commit, early close of open windows, outbox drain.
+void drain(const Config& config, Store& store, CommitLoop& commits, Ingest& ingest) {
+  if (Status s = commits.commit_now(ingest.take_batch()); !s) {
+    spdlog::error("final commit failed: {}", s.message());
+    return;
+  }
+  CommitResult closed;
+  if (Status s = store.close_all_windows(wall_clock_ms(), &closed); !s) {
+    spdlog::error("closing open windows at shutdown: {}", s.message());
+  }
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown_timeout_ms);
+  while (commits.commit_now({}) && commits.outbox_rows() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (commits.outbox_rows() > 0) {
+    spdlog::warn("shutdown: {} records not yet confirmed by Kafka stay buffered for the next start",
+                 commits.outbox_rows());
+  }
+}
+
+int run_agent(const Config& config) {
+  std::unique_ptr<Store> store;
+  if (Status s = open_buffer(config, &store); !s) {
+    spdlog::critical("cannot open the buffer: {}", s.message());
+    return 1;
+  }
+  spdlog::info("buffer {} open: agent_id {}, {} open windows, {} records to send", store->path(),
+               store->agent_id(), store->open_window_rows(), store->outbox_rows());
+
+  std::unique_ptr<KafkaForwarder> uplink;
+  if (Status s = start_uplink(config, *store, &uplink); !s) {
+    spdlog::critical("cannot start the Kafka uplink: {}", s.message());
+    return 1;
+  }
+
+  asio::io_context io;
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  std::unique_ptr<UdpListener> udp;
+  if (Status s = start_listeners(config, io, ingest, &udp); !s) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
+
+  std::promise<void> shutdown_requested;
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code, int signal) {
+    spdlog::info("signal {} received: shutting down", signal);
+    if (udp) udp->close();
+    shutdown_requested.set_value();
+  });
+
+  CommitLoop commits(*store, std::chrono::milliseconds(config.buffer.commit_interval_ms),
+                     [&] { return take_batch_from(io, ingest); });
+  std::thread ingest_thread([&] { io.run(); });
+  commits.start();
+  spdlog::info("meterd ready");
+  sd_notify(0, "READY=1");
+
+  shutdown_requested.get_future().wait();
+  sd_notify(0, "STOPPING=1");
+  // The store thread stops first: its last take_batch still runs on the live ingest thread.
+  commits.stop();
+  io.stop();
+  ingest_thread.join();
+  drain(config, *store, commits, ingest);
+  uplink->stop();
+  commits.commit_now({});  // deletes the last confirmed rows
+  spdlog::info("meterd stopped: {} events accepted, {} rejected, {} unmatched",
+               ingest.counters().events_accepted.load(), ingest.counters().events_rejected.load(),
+               ingest.counters().events_unmatched.load());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"meterd: edge usage-metering agent"};
+  std::string config_path, check_path, log_level = "info";
+  app.add_option("--config", config_path, "YAML configuration file");
+  app.add_option("--check-config", check_path, "validate a configuration file and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("meterd"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  Config config;
+  if (!check_path.empty()) {
+    if (!load_config_or_report(check_path, &config)) return 2;
+    std::cout << check_path << ": configuration OK (" << config.meters.size() << " meters)\n";
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "meterd: --config FILE is required (see --help)\n";
+    return 2;
+  }
+  if (!load_config_or_report(config_path, &config)) return 2;
+  return run_agent(config);
+}

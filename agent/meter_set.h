@@ -1,0 +1,56 @@
+// MeterSet: the configured meters, indexed by event type, and the per-event work of a meter:
+// extracting its value and building the series identity from the subject and groupBy values.
+//
+// Built once at start-up from the config and then read-only, so the ingest thread uses it
+// without locks. One event may feed several meters.
+#pragma once
+
+#include <simdjson.h>
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/cloudevent_decoder.h"
+#include "agent/config.h"
+
+namespace meterd {
+
+class Meter {
+ public:
+  explicit Meter(const MeterConfig& config);
+
+  const std::string& slug() const { return config_.slug; }
+
+  // The event's value for this meter (1 for COUNT). On failure returns false and `reason` says
+  // why, in the words dead letters use.
+  bool value(const CloudEvent& event, double* value, std::string* reason) const;
+
+  // Writes the series identity (series_identity.h) of `event` for this meter into `out`.
+  // A missing group path yields an empty string, as in OpenMeter.
+  void identity(const CloudEvent& event, std::string* out) const;
+
+ private:
+  MeterConfig config_;
+  std::string identity_prefix_;  // the encoded slug, computed once
+};
+
+class MeterSet {
+ public:
+  explicit MeterSet(const std::vector<MeterConfig>& meters);
+
+  // The meters whose eventType is `type`; empty when none match.
+  const std::vector<const Meter*>& for_type(std::string_view type) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  std::vector<Meter> meters_;
+  std::unordered_map<std::string, std::vector<const Meter*>, Hash, std::equal_to<>> by_type_;
+  std::vector<const Meter*> none_;
+};
+
+}  // namespace meterd

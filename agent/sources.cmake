@@ -1,0 +1,10 @@
+set(METERD_AGENT_SOURCES
+  agent/cloudevent_decoder.cc
+  agent/commit_loop.cc
+  agent/config.cc
+  agent/ingest.cc
+  agent/json_path.cc
+  agent/meter_set.cc
+  agent/rfc3339.cc
+  agent/udp_listener.cc
+)

@@ -1,0 +1,48 @@
+// OutboxReader: the uplink thread's own read connection to the buffer's outbox.
+//
+// WAL mode lets it read committed rows while the store thread writes. It never writes: rows are
+// deleted by the store once the uplink reports them delivered (Store::mark_delivered).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffer/accumulator.h"
+#include "buffer/series_identity.h"
+#include "buffer/sqlite_handle.h"
+#include "buffer/status.h"
+
+namespace meterd {
+
+// One closed partial, as it will be sent.
+struct OutboxRow {
+  int64_t seq = 0;
+  std::string idempotency_key;
+  SeriesParts series;
+  int64_t window_start = 0;
+  int64_t window_size_s = 0;
+  int64_t revision = 0;
+  Accumulator values;
+};
+
+class OutboxReader {
+ public:
+  static Status open(const std::string& path, std::unique_ptr<OutboxReader>* out);
+
+  // Appends up to `limit` rows with seq > `after_seq`, in seq order.
+  Status read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows);
+  // Reads one row; `found` is false once it was deleted.
+  Status read_one(int64_t seq, OutboxRow* row, bool* found);
+  Status count(int64_t* rows);
+
+ private:
+  OutboxReader() = default;
+  Status read_row(Statement& stmt, OutboxRow* row);
+
+  SqliteDb db_;
+  Statement read_after_, read_one_, count_;
+};
+
+}  // namespace meterd

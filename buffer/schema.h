@@ -1,0 +1,16 @@
+// The buffer file's schema: creation and version check (the layout is described in FORMAT.md).
+#pragma once
+
+#include <sqlite3.h>
+
+#include "buffer/status.h"
+
+namespace meterd {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Creates the tables of a new buffer, or checks that an existing one has a version this build
+// understands. Runs inside its own transaction.
+Status apply_schema(sqlite3* db);
+
+}  // namespace meterd

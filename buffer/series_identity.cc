@@ -1,0 +1,62 @@
+// Encoding and decoding of series identities (see series_identity.h for the layout).
+#include "buffer/series_identity.h"
+
+#include <cstring>
+
+namespace meterd {
+namespace {
+
+bool read_u32(std::string_view* in, uint32_t* value) {
+  if (in->size() < 4) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(in->data());
+  *value = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+  in->remove_prefix(4);
+  return true;
+}
+
+bool read_field(std::string_view* in, std::string* field) {
+  uint32_t size = 0;
+  if (!read_u32(in, &size) || in->size() < size) return false;
+  field->assign(in->data(), size);
+  in->remove_prefix(size);
+  return true;
+}
+
+}  // namespace
+
+void append_field(std::string* out, std::string_view field) {
+  auto size = static_cast<uint32_t>(field.size());
+  char prefix[4] = {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
+                    char(size >> 24 & 0xff)};
+  out->append(prefix, 4);
+  out->append(field);
+}
+
+void append_i64(std::string* out, int64_t value) {
+  auto bits = static_cast<uint64_t>(value);
+  for (int i = 0; i < 8; ++i) out->push_back(char(bits >> (8 * i) & 0xff));
+}
+
+std::string encode_series(const SeriesParts& parts) {
+  std::string out;
+  append_field(&out, parts.meter);
+  append_field(&out, parts.subject);
+  for (const auto& [name, value] : parts.groups) {
+    append_field(&out, name);
+    append_field(&out, value);
+  }
+  return out;
+}
+
+bool decode_series(std::string_view encoded, SeriesParts* parts) {
+  parts->groups.clear();
+  if (!read_field(&encoded, &parts->meter) || !read_field(&encoded, &parts->subject)) return false;
+  while (!encoded.empty()) {
+    std::pair<std::string, std::string> group;
+    if (!read_field(&encoded, &group.first) || !read_field(&encoded, &group.second)) return false;
+    parts->groups.push_back(std::move(group));
+  }
+  return true;
+}
+
+}  // namespace meterd

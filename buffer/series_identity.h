@@ -1,0 +1,33 @@
+// Series identity: the canonical byte string naming one series (meter, subject, group pairs).
+//
+// The same bytes serve three purposes: the key of the in-memory delta table, the UNIQUE identity
+// of a row in the buffer's `series` table, and the middle part of the idempotency key's input.
+// Every field is length-prefixed (u32 little-endian), so no choice of subject or group value can
+// make two different series encode alike. Group pairs are written sorted by name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace meterd {
+
+struct SeriesParts {
+  std::string meter;
+  std::string subject;
+  std::vector<std::pair<std::string, std::string>> groups;  // sorted by name
+};
+
+// Appends one length-prefixed field to `out`.
+void append_field(std::string* out, std::string_view field);
+void append_i64(std::string* out, int64_t value);
+
+// Encodes a whole identity. `groups` must already be sorted by name.
+std::string encode_series(const SeriesParts& parts);
+
+// Decodes an identity; false if the bytes are not a well-formed identity.
+bool decode_series(std::string_view encoded, SeriesParts* parts);
+
+}  // namespace meterd

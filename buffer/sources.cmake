@@ -1,0 +1,9 @@
+set(METERD_BUFFER_SOURCES
+  buffer/idempotency_key.cc
+  buffer/outbox_reader.cc
+  buffer/schema.cc
+  buffer/series_identity.cc
+  buffer/sqlite_handle.cc
+  buffer/store.cc
+  buffer/window_table.cc
+)

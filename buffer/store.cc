@@ -1,0 +1,325 @@
+// The SQLite buffer: opening and recovering it, and the commit transaction that merges deltas,
+// closes due windows into the outbox and deletes delivered rows (see store.h and FORMAT.md).
+#include "buffer/store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "buffer/idempotency_key.h"
+#include "buffer/schema.h"
+
+namespace meterd {
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "meterd";
+  return name;
+}
+
+}  // namespace
+
+void CommitBatch::merge_from(CommitBatch&& later) {
+  if (empty()) {
+    *this = std::move(later);
+    return;
+  }
+  deltas.merge_from(later.deltas);
+  for (auto& letter : later.dead_letters) dead_letters.push_back(std::move(letter));
+}
+
+Status Store::open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<Store>* out) {
+  std::unique_ptr<Store> store(new Store(options));
+  if (Status s = open_database(options.path, false, &store->db_); !s) return s;
+  // WAL lets the uplink read the outbox while the store writes; FULL makes every commit
+  // survive power loss, which acknowledged clients are promised.
+  if (Status s = exec(store->db_.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !s) {
+    return s;
+  }
+  if (Status s = apply_schema(store->db_.get()); !s) return s;
+  if (Status s = store->prepare_statements(); !s) return s;
+  if (Status s = store->load_meta(now_ms); !s) return s;
+  *out = std::move(store);
+  return Status::ok();
+}
+
+Status Store::prepare_statements() {
+  sqlite3* db = db_.get();
+  Status s;
+  auto prepare = [&](Statement& stmt, std::string_view sql) {
+    if (s) s = stmt.prepare(db, sql);
+  };
+  prepare(find_series_, "SELECT series_id FROM series WHERE identity = ?1");
+  prepare(insert_series_, "INSERT INTO series (identity) VALUES (?1)");
+  prepare(upsert_window_, R"sql(
+    INSERT INTO open_windows (series_id, window_start, window_size_s, revision, closes_at_ms,
+                              event_count, value_sum, value_min, value_max, latest_value,
+                              latest_time_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    ON CONFLICT (series_id, window_start, window_size_s) DO UPDATE SET
+      event_count = event_count + excluded.event_count,
+      value_sum = value_sum + excluded.value_sum,
+      value_min = min(value_min, excluded.value_min),
+      value_max = max(value_max, excluded.value_max),
+      latest_value = CASE WHEN excluded.latest_time_ms >= latest_time_ms
+                          THEN excluded.latest_value ELSE latest_value END,
+      latest_time_ms = max(latest_time_ms, excluded.latest_time_ms))sql");
+  prepare(select_due_, R"sql(
+    SELECT w.series_id, s.identity, w.window_start, w.window_size_s, w.revision, w.event_count,
+           w.value_sum, w.value_min, w.value_max, w.latest_value, w.latest_time_ms
+    FROM open_windows w JOIN series s USING (series_id)
+    WHERE w.closes_at_ms <= ?1 ORDER BY w.closes_at_ms)sql");
+  prepare(insert_outbox_, R"sql(
+    INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
+                        event_count, value_sum, value_min, value_max, latest_value, latest_time_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql");
+  prepare(delete_due_, "DELETE FROM open_windows WHERE closes_at_ms <= ?1");
+  prepare(delete_outbox_, "DELETE FROM outbox WHERE seq = ?1");
+  prepare(insert_dead_letter_,
+          "INSERT INTO dead_letters (received_ms, listener, reason, raw) VALUES (?1, ?2, ?3, ?4)");
+  prepare(evict_dead_letters_,
+          "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?1");
+  prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
+  prepare(count_outbox_, "SELECT count(*) FROM outbox");
+  prepare(count_windows_, "SELECT count(*) FROM open_windows");
+  return s;
+}
+
+Status Store::load_meta(int64_t now_ms) {
+  Statement read;
+  if (Status s = read.prepare(db_.get(), "SELECT key, value FROM meta"); !s) return s;
+  int64_t stored_window_size_s = 0;
+  Status status;
+  {
+    StatementUse use(read);
+    while (read.step(&status)) {
+      std::string_view key = read.column_text(0);
+      std::string value(read.column_text(1));
+      if (key == "agent_id") agent_id_ = value;
+      if (key == "commit_seq") commit_seq_ = std::stoll(value);
+      if (key == "clock_high_water_ms") clock_high_water_ms_ = std::stoll(value);
+      if (key == "emitted_through_ms") emitted_through_ms_ = std::stoll(value);
+      if (key == "window_size_s") stored_window_size_s = std::stoll(value);
+    }
+  }
+  if (!status) return status;
+
+  if (!options_.agent_id.empty()) agent_id_ = options_.agent_id;
+  if (agent_id_.empty()) agent_id_ = host_name();
+
+  // A new window size must not reuse revision 0 of a window the old size already emitted with
+  // the same start: every window of the new size that starts before now counts as emitted.
+  int64_t size_s = options_.window_size_s;
+  if (stored_window_size_s != 0 && stored_window_size_s != size_s) {
+    int64_t now_s = std::max(now_ms, clock_high_water_ms_) / 1000;
+    int64_t last_end_s = (now_s / size_s + 1) * size_s;
+    emitted_through_ms_ = std::max(emitted_through_ms_, last_end_s * 1000 + options_.grace_ms);
+  }
+  return in_transaction([this] { return save_meta(); });
+}
+
+Status Store::save_meta() {
+  auto put = [this](std::string_view key, std::string value) {
+    StatementUse use(save_meta_);
+    save_meta_.bind_text(1, key);
+    save_meta_.bind_text(2, value);
+    return save_meta_.run();
+  };
+  Status s = put("agent_id", agent_id_);
+  if (s) s = put("commit_seq", std::to_string(commit_seq_));
+  if (s) s = put("clock_high_water_ms", std::to_string(clock_high_water_ms_));
+  if (s) s = put("emitted_through_ms", std::to_string(emitted_through_ms_));
+  if (s) s = put("window_size_s", std::to_string(options_.window_size_s));
+  return s;
+}
+
+Status Store::in_transaction(const std::function<Status()>& body) {
+  if (Status s = exec(db_.get(), "BEGIN IMMEDIATE"); !s) return s;
+  Status status = body();
+  if (status) status = exec(db_.get(), "COMMIT");
+  if (!status) {
+    exec(db_.get(), "ROLLBACK");
+    // Ids handed out inside the rolled-back transaction no longer exist.
+    series_ids_.clear();
+  }
+  return status;
+}
+
+Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result) {
+  *result = CommitResult{};
+  std::vector<int64_t> delivered;
+  {
+    std::lock_guard lock(delivered_mutex_);
+    delivered.swap(delivered_);
+  }
+  int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
+          saved_emitted = emitted_through_ms_;
+  Status status = in_transaction([&] {
+    ++commit_seq_;
+    clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
+    int64_t now = clock_high_water_ms_;
+    Status s = merge_deltas(batch.deltas, now, result);
+    if (s) s = add_dead_letters(batch.dead_letters, result);
+    if (s) s = close_due(now, result);
+    if (s) s = delete_delivered(delivered, result);
+    if (s) s = save_meta();
+    return s;
+  });
+  if (!status) {
+    mark_delivered(delivered);  // rolled back: delete them next time
+    commit_seq_ = saved_seq;
+    clock_high_water_ms_ = saved_clock;
+    emitted_through_ms_ = saved_emitted;
+  }
+  return status;
+}
+
+Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
+  *result = CommitResult{};
+  int64_t saved_emitted = emitted_through_ms_;
+  Status status = in_transaction([&] {
+    clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
+    Status s = close_due(std::numeric_limits<int64_t>::max(), result);
+    if (s) s = save_meta();
+    return s;
+  });
+  if (!status) emitted_through_ms_ = saved_emitted;
+  return status;
+}
+
+Status Store::series_id(std::string_view identity, int64_t* id) {
+  if (auto it = series_ids_.find(std::string(identity)); it != series_ids_.end()) {
+    *id = it->second;
+    return Status::ok();
+  }
+  Status status;
+  {
+    StatementUse use(find_series_);
+    find_series_.bind_blob(1, identity);
+    if (find_series_.step(&status)) *id = find_series_.column_int(0);
+    else if (!status) return status;
+    else *id = -1;
+  }
+  if (*id < 0) {
+    StatementUse use(insert_series_);
+    insert_series_.bind_blob(1, identity);
+    if (Status s = insert_series_.run(); !s) return s;
+    *id = sqlite3_last_insert_rowid(db_.get());
+  }
+  series_ids_.emplace(identity, *id);
+  return Status::ok();
+}
+
+Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result) {
+  const int64_t size_s = options_.window_size_s;
+  const int64_t on_time_after_ms = std::max(now_ms, emitted_through_ms_);
+  Status status;
+  deltas.for_each([&](std::string_view identity, int64_t window_start, const Accumulator& acc) {
+    if (!status) return;
+    int64_t id = 0;
+    status = series_id(identity, &id);
+    if (!status) return;
+    int64_t closes_on_time_ms = (window_start + size_s) * 1000 + options_.grace_ms;
+    bool on_time = closes_on_time_ms > on_time_after_ms;
+    StatementUse use(upsert_window_);
+    upsert_window_.bind(1, id);
+    upsert_window_.bind(2, window_start);
+    upsert_window_.bind(3, size_s);
+    upsert_window_.bind(4, on_time ? int64_t{0} : commit_seq_);
+    upsert_window_.bind(5, on_time ? closes_on_time_ms : now_ms + options_.grace_ms);
+    upsert_window_.bind(6, acc.event_count);
+    upsert_window_.bind(7, acc.value_sum);
+    upsert_window_.bind(8, acc.value_min);
+    upsert_window_.bind(9, acc.value_max);
+    upsert_window_.bind(10, acc.latest_value);
+    upsert_window_.bind(11, acc.latest_time_ms);
+    status = upsert_window_.run();
+    ++result->windows_updated;
+  });
+  return status;
+}
+
+Status Store::add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result) {
+  if (letters.empty()) return Status::ok();
+  for (const DeadLetter& letter : letters) {
+    StatementUse use(insert_dead_letter_);
+    insert_dead_letter_.bind(1, letter.received_ms);
+    insert_dead_letter_.bind_text(2, letter.listener);
+    insert_dead_letter_.bind_text(3, letter.reason);
+    insert_dead_letter_.bind_blob(4, letter.raw);
+    if (Status s = insert_dead_letter_.run(); !s) return s;
+  }
+  StatementUse use(evict_dead_letters_);
+  evict_dead_letters_.bind(1, options_.dead_letter_limit);
+  Status s = evict_dead_letters_.run();
+  result->dead_letters_evicted = sqlite3_changes(db_.get());
+  return s;
+}
+
+Status Store::close_due(int64_t until_ms, CommitResult* result) {
+  Status status;
+  {
+    StatementUse select(select_due_);
+    select_due_.bind(1, until_ms);
+    while (select_due_.step(&status)) {
+      std::string_view identity = select_due_.column_text(1);
+      int64_t window_start = select_due_.column_int(2);
+      int64_t size_s = select_due_.column_int(3);
+      int64_t revision = select_due_.column_int(4);
+      StatementUse insert(insert_outbox_);
+      insert_outbox_.bind_text(1, idempotency_key(agent_id_, identity, window_start, revision));
+      insert_outbox_.bind(2, select_due_.column_int(0));
+      insert_outbox_.bind(3, window_start);
+      insert_outbox_.bind(4, size_s);
+      insert_outbox_.bind(5, revision);
+      insert_outbox_.bind(6, select_due_.column_int(5));
+      for (int column = 6; column <= 9; ++column) {
+        insert_outbox_.bind(column + 1, select_due_.column_double(column));
+      }
+      insert_outbox_.bind(11, select_due_.column_int(10));
+      if (status = insert_outbox_.run(); !status) return status;
+      // Any later delta for this window must open a new revision, never revision 0 again.
+      emitted_through_ms_ =
+          std::max(emitted_through_ms_, (window_start + size_s) * 1000 + options_.grace_ms);
+      ++result->windows_closed;
+    }
+  }
+  if (!status) return status;
+  StatementUse use(delete_due_);
+  delete_due_.bind(1, until_ms);
+  return delete_due_.run();
+}
+
+void Store::mark_delivered(const std::vector<int64_t>& seqs) {
+  std::lock_guard lock(delivered_mutex_);
+  delivered_.insert(delivered_.end(), seqs.begin(), seqs.end());
+}
+
+Status Store::delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result) {
+  for (int64_t seq : seqs) {
+    StatementUse use(delete_outbox_);
+    delete_outbox_.bind(1, seq);
+    if (Status s = delete_outbox_.run(); !s) return s;
+    result->rows_deleted += sqlite3_changes(db_.get());
+  }
+  return Status::ok();
+}
+
+int64_t Store::outbox_rows() {
+  Status status;
+  StatementUse use(count_outbox_);
+  return count_outbox_.step(&status) ? count_outbox_.column_int(0) : -1;
+}
+
+int64_t Store::open_window_rows() {
+  Status status;
+  StatementUse use(count_windows_);
+  return count_windows_.step(&status) ? count_windows_.column_int(0) : -1;
+}
+
+}  // namespace meterd

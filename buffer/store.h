@@ -1,0 +1,116 @@
+// Store: the durable SQLite buffer (WAL) that holds open windows, the outbox and dead letters.
+//
+// Threading: one store thread owns the Store and calls commit() every `commit_interval` and
+// close_all_windows() at shutdown. mark_delivered() may be called from any thread (the uplink
+// hands over the sequence numbers the broker confirmed); they are deleted in the next commit,
+// so an outbox row is deleted only after its delivery report succeeded ("deleted only after
+// the broker's ack") and never before it was committed ("committed before forgotten").
+//
+// Windows: a delta for a window that can still be on time merges into revision 0 of it, which
+// closes at window_end + grace. A delta for a window that may already have been emitted opens a
+// late partial whose revision is the current commit's sequence number (unique per buffer), and
+// which closes `grace` later. Closing moves a row into the outbox with its idempotency key, in the
+// same transaction. See FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "buffer/sqlite_handle.h"
+#include "buffer/status.h"
+#include "buffer/window_table.h"
+
+namespace meterd {
+
+struct StoreOptions {
+  std::string path;
+  std::string agent_id;  // empty: keep the buffer's own (default: host name at creation)
+  int64_t window_size_s = 60;
+  int64_t grace_ms = 10'000;
+  int64_t dead_letter_limit = 10'000;
+};
+
+struct DeadLetter {
+  int64_t received_ms = 0;
+  std::string listener;
+  std::string reason;
+  std::string raw;
+};
+
+// What the ingest thread hands over at each commit.
+struct CommitBatch {
+  WindowTable deltas;
+  std::vector<DeadLetter> dead_letters;
+
+  bool empty() const { return deltas.empty() && dead_letters.empty(); }
+  void merge_from(CommitBatch&& later);
+};
+
+struct CommitResult {
+  int64_t windows_updated = 0;
+  int64_t windows_closed = 0;
+  int64_t rows_deleted = 0;
+  int64_t dead_letters_evicted = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the buffer, applies the schema and loads or creates the agent id.
+  static Status open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<Store>* out);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& agent_id() const { return agent_id_; }
+  const std::string& path() const { return options_.path; }
+
+  // Store thread. Merges `batch`, closes windows due at `now_ms` into the outbox and deletes
+  // delivered rows, all in one transaction. On failure nothing of it is applied and `batch` is
+  // left intact for the caller to retry.
+  Status commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result);
+
+  // Store thread, at shutdown: closes every open window early (they become revision-0 or late
+  // partials like any other) so the outbox can drain before exit.
+  Status close_all_windows(int64_t now_ms, CommitResult* result);
+
+  // Any thread: rows the broker confirmed; deleted at the next commit.
+  void mark_delivered(const std::vector<int64_t>& seqs);
+
+  // Store thread: current row counts, for logs and drain decisions.
+  int64_t outbox_rows();
+  int64_t open_window_rows();
+
+ private:
+  explicit Store(StoreOptions options) : options_(std::move(options)) {}
+  Status prepare_statements();
+  Status load_meta(int64_t now_ms);
+  Status series_id(std::string_view identity, int64_t* id);
+  Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
+  Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
+  Status close_due(int64_t until_ms, CommitResult* result);
+  Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
+  Status save_meta();
+  Status in_transaction(const std::function<Status()>& body);
+
+  StoreOptions options_;
+  SqliteDb db_;
+  std::string agent_id_;
+  int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
+  int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
+  int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
+  std::unordered_map<std::string, int64_t> series_ids_;  // cache of the series table
+
+  Statement find_series_, insert_series_, upsert_window_, select_due_, insert_outbox_,
+      delete_due_, delete_outbox_, insert_dead_letter_, evict_dead_letters_, save_meta_,
+      count_outbox_, count_windows_;
+
+  std::mutex delivered_mutex_;
+  std::vector<int64_t> delivered_;  // guarded by delivered_mutex_
+};
+
+}  // namespace meterd

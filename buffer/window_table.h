@@ -1,0 +1,46 @@
+// WindowTable: the in-memory delta table of one commit interval.
+//
+// The ingest thread adds every matched event to it; every `commit_interval` the store thread takes
+// the whole table (swapping in an empty one) and merges it into SQLite in one transaction. Entries
+// are keyed by series identity plus window start, so each series and window costs one hash entry
+// per interval however many events it receives. Not thread-safe: one owner at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "buffer/accumulator.h"
+
+namespace meterd {
+
+class WindowTable {
+ public:
+  // Adds `value` at `time_ms` to the window starting at `window_start` (unix seconds) of the
+  // series `series_identity` (series_identity.h encoding).
+  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms);
+
+  // Visits every entry; `series_identity` views stay valid until the table changes.
+  void for_each(const std::function<void(std::string_view series_identity, int64_t window_start,
+                                         const Accumulator&)>& visit) const;
+
+  // Folds every entry of `later` (deltas that arrived after this table's) into this table.
+  void merge_from(const WindowTable& later);
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void clear() { entries_.clear(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  // Key: series identity followed by the window start as 8 little-endian bytes.
+  std::unordered_map<std::string, Accumulator, Hash, std::equal_to<>> entries_;
+  std::string scratch_key_;  // reused so a hit costs no allocation
+};
+
+}  // namespace meterd

@@ -1,0 +1,97 @@
+// Window assignment and rejection in the ingest pipeline.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "agent/ingest.h"
+#include "buffer/series_identity.h"
+
+using namespace meterd;
+
+namespace {
+
+Config config_with_sum_meter() {
+  Config config;
+  MeterConfig meter;
+  meter.slug = "tokens";
+  meter.event_type = "prompt";
+  meter.aggregation = Aggregation::kSum;
+  meter.value_property.emplace();
+  std::string why;
+  REQUIRE(JsonPath::compile("$.tokens", &*meter.value_property, &why));
+  config.meters.push_back(meter);
+  return config;
+}
+
+std::string event(const std::string& time, int tokens, const std::string& type = "prompt") {
+  return R"({"specversion":"1.0","id":"1","source":"s","type":")" + type +
+         R"(","subject":"c1","time":")" + time + R"(","data":{"tokens":)" +
+         std::to_string(tokens) + "}}";
+}
+
+// window start → (count, sum)
+std::map<int64_t, std::pair<int64_t, double>> windows_of(const CommitBatch& batch) {
+  std::map<int64_t, std::pair<int64_t, double>> out;
+  batch.deltas.for_each([&](std::string_view, int64_t start, const Accumulator& acc) {
+    out[start] = {acc.event_count, acc.value_sum};
+  });
+  return out;
+}
+
+constexpr int64_t kNow = 1672531320000;  // 2023-01-01T00:02:00Z
+
+}  // namespace
+
+TEST_CASE("events go to one-minute windows aligned to UTC, by event time") {
+  Config config = config_with_sum_meter();
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  ingest.accept(event("2023-01-01T00:01:00Z", 1), false, "test", kNow);
+  ingest.accept(event("2023-01-01T00:01:59.999Z", 2), false, "test", kNow);
+  ingest.accept(event("2023-01-01T00:02:00Z", 4), false, "test", kNow);
+  ingest.accept(event("2023-01-01T00:00:30+00:00", 8), false, "test", kNow);
+  auto windows = windows_of(ingest.take_batch());
+  REQUIRE(windows.size() == 3);
+  CHECK(windows[1672531200] == std::pair<int64_t, double>{1, 8});
+  CHECK(windows[1672531260] == std::pair<int64_t, double>{2, 3});
+  CHECK(windows[1672531320] == std::pair<int64_t, double>{1, 4});
+  CHECK(ingest.take_batch().empty());
+}
+
+TEST_CASE("five-minute windows align to multiples of five minutes") {
+  Config config = config_with_sum_meter();
+  config.windows.size_s = 300;
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  ingest.accept(event("2023-01-01T00:04:59Z", 1), false, "test", kNow);
+  ingest.accept(event("2023-01-01T00:05:00Z", 1), false, "test", kNow);
+  auto windows = windows_of(ingest.take_batch());
+  CHECK(windows.count(1672531200) == 1);
+  CHECK(windows.count(1672531500) == 1);
+}
+
+TEST_CASE("too old, too far ahead and valueless events become dead letters") {
+  Config config = config_with_sum_meter();
+  config.windows.max_lateness_ms = 60'000;
+  config.windows.max_future_ms = 60'000;
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  ingest.accept(event("2023-01-01T00:00:59Z", 1), false, "udp", kNow);   // 61 s old
+  ingest.accept(event("2023-01-01T00:03:01Z", 1), false, "udp", kNow);   // 61 s ahead
+  ingest.accept(R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c"})",
+                false, "udp", kNow);
+  ingest.accept(event("2023-01-01T00:01:30Z", 1, "unknown"), false, "udp", kNow);
+  ingest.accept("not json", false, "udp", kNow);
+  CommitBatch batch = ingest.take_batch();
+  CHECK(batch.deltas.empty());
+  REQUIRE(batch.dead_letters.size() == 4);
+  CHECK(batch.dead_letters[0].reason == "time: older than max_lateness");
+  CHECK(batch.dead_letters[1].reason == "time: further ahead than max_future");
+  CHECK(batch.dead_letters[2].reason == "meter tokens: value missing at $.tokens");
+  CHECK(batch.dead_letters[3].reason.rfind("event 0: invalid JSON", 0) == 0);
+  CHECK(batch.dead_letters[3].raw == "not json");
+  CHECK(batch.dead_letters[0].listener == "udp");
+  CHECK(ingest.counters().events_unmatched == 1);
+  CHECK(ingest.counters().events_rejected == 4);
+}

@@ -1,0 +1,131 @@
+// Meter value and group extraction, the way OpenMeter reads them.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "agent/meter_set.h"
+#include "buffer/series_identity.h"
+
+using namespace meterd;
+
+namespace {
+
+MeterConfig meter(Aggregation aggregation, const char* value_path,
+                  std::vector<std::pair<std::string, std::string>> groups = {}) {
+  MeterConfig config;
+  config.slug = "m";
+  config.event_type = "prompt";
+  config.aggregation = aggregation;
+  std::string why;
+  if (value_path) {
+    config.value_property.emplace();
+    REQUIRE(JsonPath::compile(value_path, &*config.value_property, &why));
+  }
+  for (auto& [name, path] : groups) {
+    JsonPath compiled;
+    REQUIRE(JsonPath::compile(path, &compiled, &why));
+    config.group_by.emplace_back(name, compiled);
+  }
+  return config;
+}
+
+// Decodes `data` into an event and hands it to `check`.
+template <typename Check>
+void with_event(const std::string& data, Check check) {
+  struct Sink : EventSink {
+    Check& check;
+    explicit Sink(Check& c) : check(c) {}
+    void on_event(const CloudEvent& e) override { check(e); }
+    void on_invalid(size_t, std::string_view, std::string_view reason, std::string_view) override {
+      FAIL(std::string(reason));
+    }
+  } sink(check);
+  CloudEventDecoder decoder;
+  decoder.decode(R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c1","data":)" +
+                     data + "}",
+                 false, 0, sink);
+}
+
+}  // namespace
+
+TEST_CASE("meter values: numbers, numeric strings and nested paths") {
+  Meter sum(meter(Aggregation::kSum, "$.usage.input"));
+  for (auto [data, expected] : std::vector<std::pair<std::string, double>>{
+           {R"({"usage":{"input":12}})", 12},
+           {R"({"usage":{"input":-3}})", -3},
+           {R"({"usage":{"input":2.5}})", 2.5},
+           {R"({"usage":{"input":"42"}})", 42},
+           {R"({"usage":{"input":"1e3"}})", 1000}}) {
+    with_event(data, [&](const CloudEvent& e) {
+      double value = 0;
+      std::string reason;
+      INFO(data);
+      REQUIRE(sum.value(e, &value, &reason));
+      CHECK(value == expected);
+    });
+  }
+}
+
+TEST_CASE("meter values: refused with a reason") {
+  Meter sum(meter(Aggregation::kSum, "$.tokens"));
+  for (auto [data, reason_expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"({})", "value missing at $.tokens"},
+           {R"({"tokens":"ten"})", "value is a non-numeric string"},
+           {R"({"tokens":"inf"})", "value is not finite"},
+           {R"({"tokens":true})", "value is not a number"},
+           {R"({"tokens":null})", "value is not a number"},
+           {R"({"tokens":{"a":1}})", "value is not a number"}}) {
+    with_event(data, [&](const CloudEvent& e) {
+      double value = 0;
+      std::string reason;
+      INFO(data);
+      REQUIRE_FALSE(sum.value(e, &value, &reason));
+      CHECK(reason == reason_expected);
+    });
+  }
+}
+
+TEST_CASE("COUNT meters count 1 per event without a value") {
+  Meter count(meter(Aggregation::kCount, nullptr));
+  with_event("{}", [&](const CloudEvent& e) {
+    double value = 0;
+    std::string reason;
+    REQUIRE(count.value(e, &value, &reason));
+    CHECK(value == 1);
+  });
+}
+
+TEST_CASE("group values: strings, other scalars as JSON, missing as empty") {
+  Meter m(meter(Aggregation::kSum, "$.t",
+                {{"model", "$.model"}, {"n", "$.n"}, {"quoted", "$['a.b']"}, {"first", "$.l[0]"},
+                 {"missing", "$.nope"}}));
+  with_event(R"({"t":1,"model":"gpt-4","n":3,"a.b":"dot","l":["x","y"]})",
+             [&](const CloudEvent& e) {
+               std::string identity;
+               m.identity(e, &identity);
+               SeriesParts parts;
+               REQUIRE(decode_series(identity, &parts));
+               CHECK(parts.meter == "m");
+               CHECK(parts.subject == "c1");
+               REQUIRE(parts.groups.size() == 5);
+               CHECK(parts.groups[0] == std::pair<std::string, std::string>{"model", "gpt-4"});
+               CHECK(parts.groups[1].second == "3");
+               CHECK(parts.groups[2].second == "dot");
+               CHECK(parts.groups[3].second == "x");
+               CHECK(parts.groups[4].second == "");
+             });
+}
+
+TEST_CASE("meter set matches every meter of an event type") {
+  MeterConfig a = meter(Aggregation::kSum, "$.t");
+  MeterConfig b = meter(Aggregation::kCount, nullptr);
+  b.slug = "n";
+  MeterConfig other = meter(Aggregation::kCount, nullptr);
+  other.slug = "o";
+  other.event_type = "other";
+  MeterSet set({a, b, other});
+  CHECK(set.for_type("prompt").size() == 2);
+  CHECK(set.for_type("other").size() == 1);
+  CHECK(set.for_type("nothing").empty());
+}

@@ -1,0 +1,178 @@
+// The SQLite store: windows close into the outbox with keys, late events become revisions,
+// delivered rows are deleted, and everything survives a reopen.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+#include "buffer/idempotency_key.h"
+#include "buffer/outbox_reader.h"
+#include "buffer/series_identity.h"
+#include "buffer/store.h"
+
+using namespace meterd;
+
+namespace {
+
+struct TempBuffer {
+  std::filesystem::path dir;
+  TempBuffer() {
+    dir = std::filesystem::temp_directory_path() /
+          ("meterd-store-test-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+  }
+  ~TempBuffer() { std::filesystem::remove_all(dir); }
+  StoreOptions options() const {
+    StoreOptions o;
+    o.path = (dir / "buffer.db").string();
+    o.agent_id = "edge-1";
+    o.window_size_s = 60;
+    o.grace_ms = 10'000;
+    return o;
+  }
+};
+
+const std::string kSeries = encode_series({"tokens", "c1", {{"model", "gpt-4"}}});
+constexpr int64_t kWindow = 1672531260;        // 00:01:00
+constexpr int64_t kOnTime = 1672531290000;     // 00:01:30, inside the window
+constexpr int64_t kClosed = 1672531330000;     // 00:02:10, window end + grace
+
+CommitBatch batch_of(int64_t window_start, std::vector<double> values, int64_t time_ms) {
+  CommitBatch batch;
+  for (double v : values) batch.deltas.add(kSeries, window_start, v, time_ms);
+  return batch;
+}
+
+std::vector<OutboxRow> outbox(const StoreOptions& options) {
+  std::unique_ptr<OutboxReader> reader;
+  REQUIRE(OutboxReader::open(options.path, &reader));
+  std::vector<OutboxRow> rows;
+  REQUIRE(reader->read_after(0, 1000, &rows));
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a window stays open until end + grace, then moves to the outbox with its key") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow, {1, 2, 3}, kOnTime), kOnTime, &result));
+  REQUIRE(store->commit(batch_of(kWindow, {4}, kOnTime + 1), kClosed - 1, &result));
+  CHECK(result.windows_closed == 0);
+  CHECK(outbox(temp.options()).empty());
+  REQUIRE(store->commit({}, kClosed, &result));
+  CHECK(result.windows_closed == 1);
+
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].values.event_count == 4);
+  CHECK(rows[0].values.value_sum == 10);
+  CHECK(rows[0].values.value_min == 1);
+  CHECK(rows[0].values.value_max == 4);
+  CHECK(rows[0].values.latest_value == 4);
+  CHECK(rows[0].revision == 0);
+  CHECK(rows[0].series.subject == "c1");
+  CHECK(rows[0].idempotency_key == idempotency_key("edge-1", kSeries, kWindow, 0));
+}
+
+TEST_CASE("late events open a new revision with its own key") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow, {1}, kOnTime), kOnTime, &result));
+  REQUIRE(store->commit({}, kClosed, &result));
+  REQUIRE(store->commit(batch_of(kWindow, {5, 6}, kOnTime), kClosed + 1000, &result));
+  REQUIRE(store->commit(batch_of(kWindow, {7}, kOnTime), kClosed + 2000, &result));
+  CHECK(outbox(temp.options()).size() == 1);
+  REQUIRE(store->commit({}, kClosed + 1000 + 10'000, &result));  // the late partial's grace
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].revision > 0);
+  CHECK(rows[1].values.event_count == 3);
+  CHECK(rows[1].values.value_sum == 18);
+  CHECK(rows[1].idempotency_key != rows[0].idempotency_key);
+}
+
+TEST_CASE("delivered rows are deleted at the next commit, not before") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow, {1}, kOnTime), kOnTime, &result));
+  REQUIRE(store->commit({}, kClosed, &result));
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 1);
+  store->mark_delivered({rows[0].seq});
+  CHECK(store->outbox_rows() == 1);
+  REQUIRE(store->commit({}, kClosed, &result));
+  CHECK(result.rows_deleted == 1);
+  CHECK(store->outbox_rows() == 0);
+}
+
+TEST_CASE("a reopened buffer keeps windows, outbox, agent id and keys") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.agent_id = "";  // default: created once, then kept
+  std::string agent_id;
+  {
+    std::unique_ptr<Store> store;
+    REQUIRE(Store::open(options, kOnTime, &store));
+    agent_id = store->agent_id();
+    CHECK_FALSE(agent_id.empty());
+    CommitResult result;
+    REQUIRE(store->commit(batch_of(kWindow, {2}, kOnTime), kOnTime, &result));
+    REQUIRE(store->commit(batch_of(kWindow + 60, {3}, kOnTime), kOnTime, &result));
+    REQUIRE(store->commit({}, kClosed, &result));  // closes the first window only
+  }
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kClosed, &store));
+  CHECK(store->agent_id() == agent_id);
+  CHECK(store->outbox_rows() == 1);
+  CHECK(store->open_window_rows() == 1);
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow + 60, {4}, kClosed), kClosed, &result));
+  REQUIRE(store->commit({}, kClosed + 60'000, &result));
+  auto rows = outbox(options);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].values.value_sum == 7);
+  CHECK(rows[1].revision == 0);
+  CHECK(rows[1].idempotency_key == idempotency_key(agent_id, kSeries, kWindow + 60, 0));
+}
+
+TEST_CASE("windows closed early at shutdown reopen as revisions, never as revision 0") {
+  TempBuffer temp;
+  {
+    std::unique_ptr<Store> store;
+    REQUIRE(Store::open(temp.options(), kOnTime, &store));
+    CommitResult result;
+    REQUIRE(store->commit(batch_of(kWindow, {1}, kOnTime), kOnTime, &result));
+    REQUIRE(store->close_all_windows(kOnTime, &result));
+    CHECK(result.windows_closed == 1);
+  }
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime + 1000, &store));
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow, {2}, kOnTime + 1000), kOnTime + 1000, &result));
+  REQUIRE(store->close_all_windows(kOnTime + 2000, &result));
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].revision == 0);
+  CHECK(rows[1].revision != 0);
+  CHECK(rows[0].idempotency_key != rows[1].idempotency_key);
+}
+
+TEST_CASE("dead letters are kept up to the limit, oldest evicted and counted") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.dead_letter_limit = 3;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kOnTime, &store));
+  CommitBatch batch;
+  for (int i = 0; i < 5; ++i) batch.dead_letters.push_back({kOnTime, "udp", "bad", "raw"});
+  CommitResult result;
+  REQUIRE(store->commit(batch, kOnTime, &result));
+  CHECK(result.dead_letters_evicted == 2);
+}
