@@ -8,6 +8,19 @@
 #include "uplink/record_encoder.h"
 
 namespace meterd {
+namespace {
+
+// librdkafka logs through our logger, so the agent's log has one format. Its syslog levels map
+// onto spdlog's; connection failures during an outage arrive as errors and are worth seeing.
+void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  auto spd_level = level <= 3   ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  spdlog::log(spd_level, "kafka {}: {}", facility, message);
+}
+
+}  // namespace
 
 void KafkaForwarder::ProducerDeleter::operator()(rd_kafka_t* rk) const {
   // Unconfirmed messages are dropped here on purpose: their rows are still in the buffer.
@@ -54,6 +67,7 @@ Status KafkaForwarder::make_producer() {
     return s;
   }
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaForwarder::on_delivery);
+  rd_kafka_conf_set_log_cb(conf, &log_to_spdlog);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
   if (!rk) {
