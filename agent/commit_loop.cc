@@ -8,8 +8,12 @@
 namespace meterd {
 
 CommitLoop::CommitLoop(Store& store, std::chrono::milliseconds interval,
-                       std::function<CommitBatch()> take_batch)
-    : store_(store), interval_(interval), take_batch_(std::move(take_batch)) {
+                       std::function<CommitBatch()> take_batch,
+                       std::function<void(uint64_t generation)> on_committed)
+    : store_(store),
+      interval_(interval),
+      take_batch_(std::move(take_batch)),
+      on_committed_(std::move(on_committed)) {
   outbox_rows_ = store_.outbox_rows();
 }
 
@@ -53,11 +57,13 @@ Status CommitLoop::commit_pending() {
   CommitResult result;
   Status status = store_.commit(pending_, wall_clock_ms(), &result);
   if (status) {
+    if (pending_.generation != 0) on_committed_(pending_.generation);
     pending_ = CommitBatch{};
     ++commits_;
-    if (result.windows_closed || result.rows_deleted) {
-      spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered",
-                    result.windows_updated, result.windows_closed, result.rows_deleted);
+    if (result.windows_closed || result.rows_deleted || result.duplicates_dropped) {
+      spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered, {} duplicates",
+                    result.windows_updated, result.windows_closed, result.rows_deleted,
+                    result.duplicates_dropped);
     }
   }
   outbox_rows_ = store_.outbox_rows();

@@ -18,9 +18,12 @@ namespace meterd {
 
 class CommitLoop {
  public:
-  // `take_batch` is called on the store thread and must return the ingest thread's batch.
+  // `take_batch` is called on the store thread and must return the ingest thread's batch;
+  // `on_committed` is called there after each successful commit with the newest generation it
+  // held, so the acknowledged transports can answer their clients.
   CommitLoop(Store& store, std::chrono::milliseconds interval,
-             std::function<CommitBatch()> take_batch);
+             std::function<CommitBatch()> take_batch,
+             std::function<void(uint64_t generation)> on_committed);
   ~CommitLoop();
 
   void start();
@@ -41,6 +44,7 @@ class CommitLoop {
   Store& store_;
   const std::chrono::milliseconds interval_;
   std::function<CommitBatch()> take_batch_;
+  std::function<void(uint64_t)> on_committed_;
   CommitBatch pending_;  // store thread only
   std::thread thread_;
   std::mutex mutex_;

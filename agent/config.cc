@@ -71,6 +71,22 @@ class ConfigReader {
     }
   }
 
+  // A byte count: a plain number or one with a KiB/MiB/GiB suffix.
+  void size(const YAML::Node& parent, const std::string& prefix, const char* key, int64_t* bytes) {
+    YAML::Node node = parent[key];
+    std::string text;
+    if (!node.IsDefined() || !scalar(node, join(prefix, key), &text)) return;
+    static const std::regex kSize("^([0-9]{1,12})\\s*(KiB|MiB|GiB)?$");
+    std::smatch match;
+    if (!std::regex_match(text, match, kSize)) {
+      error(node, join(prefix, key), "expected a size such as 65536, 64KiB or 8MiB");
+      return;
+    }
+    int64_t unit = match[2] == "KiB" ? 1024 : match[2] == "MiB" ? 1 << 20 : match[2] == "GiB" ? 1 << 30 : 1;
+    *bytes = std::stoll(match[1]) * unit;
+    if (*bytes <= 0) error(node, join(prefix, key), "must be positive");
+  }
+
   void endpoint(const YAML::Node& node, const std::string& key, std::optional<Endpoint>* out);
   void read_listeners(const YAML::Node& node, Config* config);
   void read_buffer(const YAML::Node& node, Config* config);
@@ -126,20 +142,49 @@ void ConfigReader::endpoint(const YAML::Node& node, const std::string& key,
 }
 
 void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "listeners", {"udp", "udp_receive_buffer"})) return;
-  if (node["udp"]) endpoint(node["udp"], "listeners.udp", &config->listeners.udp);
-  if (YAML::Node size = node["udp_receive_buffer"]) {
-    try {
-      config->listeners.udp_receive_buffer_bytes = size.as<int>();
-    } catch (const YAML::Exception&) {
-      error(size, "listeners.udp_receive_buffer", "expected a size in bytes");
+  if (!check_map(node, "listeners",
+                 {"udp", "unix_datagram", "unix_stream", "http", "receive_buffer", "unix_mode",
+                  "unix_group", "http_max_body", "stream_max_line", "idle_timeout"})) {
+    return;
+  }
+  Config::Listeners& listeners = config->listeners;
+  if (node["udp"]) endpoint(node["udp"], "listeners.udp", &listeners.udp);
+  if (node["http"]) endpoint(node["http"], "listeners.http", &listeners.http);
+  if (node["unix_datagram"]) {
+    scalar(node["unix_datagram"], "listeners.unix_datagram", &listeners.unix_datagram);
+  }
+  if (node["unix_stream"]) {
+    scalar(node["unix_stream"], "listeners.unix_stream", &listeners.unix_stream);
+  }
+  if (!node["udp"] && !node["unix_datagram"] && !node["unix_stream"] && !node["http"]) {
+    error(node, "listeners", "at least one of udp, unix_datagram, unix_stream, http is required");
+  }
+  int64_t receive_buffer = listeners.receive_buffer_bytes;
+  size(node, "listeners", "receive_buffer", &receive_buffer);
+  listeners.receive_buffer_bytes = static_cast<int>(std::min<int64_t>(receive_buffer, 1 << 30));
+  size(node, "listeners", "http_max_body", &listeners.http_max_body_bytes);
+  size(node, "listeners", "stream_max_line", &listeners.stream_max_line_bytes);
+  duration(node, "listeners", "idle_timeout", &listeners.idle_timeout_ms);
+  if (YAML::Node mode = node["unix_mode"]) {
+    std::string text;
+    if (scalar(mode, "listeners.unix_mode", &text)) {
+      char* end = nullptr;
+      unsigned long value = std::strtoul(text.c_str(), &end, 8);
+      if (text.empty() || *end != '\0' || value > 0777) {
+        error(mode, "listeners.unix_mode", "expected an octal file mode such as \"0660\"");
+      } else {
+        listeners.unix_mode = static_cast<unsigned>(value);
+      }
     }
   }
-  if (!node["udp"]) error(node, "listeners", "at least one listener is required");
+  if (node["unix_group"]) scalar(node["unix_group"], "listeners.unix_group", &listeners.unix_group);
 }
 
 void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "buffer", {"path", "commit_interval", "dead_letter_limit"})) return;
+  if (!check_map(node, "buffer", {"path", "commit_interval", "dead_letter_limit", "dedup_window"})) {
+    return;
+  }
+  duration(node, "buffer", "dedup_window", &config->buffer.dedup_window_ms);
   if (node["path"]) scalar(node["path"], "buffer.path", &config->buffer.path);
   duration(node, "buffer", "commit_interval", &config->buffer.commit_interval_ms);
   if (YAML::Node limit = node["dead_letter_limit"]) {

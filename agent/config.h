@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <sys/types.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,13 +38,22 @@ struct Config {
 
   struct Listeners {
     std::optional<Endpoint> udp;
-    int udp_receive_buffer_bytes = 8 << 20;
+    std::string unix_datagram;  // socket paths; empty: not listening
+    std::string unix_stream;
+    std::optional<Endpoint> http;
+    int receive_buffer_bytes = 8 << 20;  // SO_RCVBUF of the datagram sockets
+    unsigned unix_mode = 0660;
+    std::string unix_group;  // empty: the process's group
+    int64_t http_max_body_bytes = 4 << 20;
+    int64_t stream_max_line_bytes = 1 << 20;
+    int64_t idle_timeout_ms = 60'000;  // stream and HTTP connections with nothing to say
   } listeners;
 
   struct Buffer {
     std::string path = "/var/lib/meterd/buffer.db";
     int64_t commit_interval_ms = 200;
     int64_t dead_letter_limit = 10'000;
+    int64_t dedup_window_ms = 24 * 3600 * 1000LL;
   } buffer;
 
   struct Windows {

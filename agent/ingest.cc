@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/msgpack_transcoder.h"
+
 namespace meterd {
 namespace {
 
@@ -16,60 +18,99 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 }  // namespace
 
 Ingest::Ingest(const Config& config, const MeterSet& meters)
-    : windows_(config.windows), meters_(meters) {}
+    : windows_(config.windows), meters_(meters) {
+  batch_.generation = 1;
+}
 
-void Ingest::accept(std::string_view payload, bool padded, std::string_view listener,
-                    int64_t received_ms) {
-  listener_ = listener;
-  received_ms_ = received_ms;
-  decoder_.decode(payload, padded, received_ms, *this);
+void Ingest::accept(const Payload& payload, AcceptResult* result) {
+  payload_ = &payload;
+  result_ = result;
+  event_index_ = 0;
+  if (result) result->generation = batch_.generation;
+  if (looks_like_msgpack(payload.bytes)) {
+    std::string error;
+    if (!msgpack_to_json(payload.bytes, &transcoded_, &error)) {
+      reject(0, "", "msgpack: " + error, payload.bytes);
+    } else {
+      decode(transcoded_, false);
+    }
+  } else {
+    decode(payload.bytes, payload.padded);
+  }
+  payload_ = nullptr;
+  result_ = nullptr;
+}
+
+void Ingest::reject_payload(const Payload& payload, std::string reason) {
+  ++counters_.events_rejected;
+  batch_.dead_letters.push_back(DeadLetter{payload.received_ms, std::string(payload.listener),
+                                           std::move(reason),
+                                           std::string(payload.bytes.substr(0, kMaxDeadLetterBytes))});
+}
+
+void Ingest::decode(std::string_view bytes, bool padded) {
+  decoder_.decode(bytes, padded, payload_->received_ms, *this);
 }
 
 CommitBatch Ingest::take_batch() {
   CommitBatch taken;
   std::swap(taken, batch_);
+  batch_.generation = taken.generation + 1;
   return taken;
 }
 
 void Ingest::on_event(const CloudEvent& event) {
+  size_t index = event_index_++;
+  if (result_) ++result_->events;
   const auto& meters = meters_.for_type(event.type);
   if (meters.empty()) {
     ++counters_.events_unmatched;
     return;
   }
-  if (event.time_ms < received_ms_ - windows_.max_lateness_ms) {
-    return reject("time: older than max_lateness", simdjson::minify(event.element));
+  if (event.time_ms < payload_->received_ms - windows_.max_lateness_ms) {
+    return reject(index, "time", "older than max_lateness", simdjson::minify(event.element));
   }
-  if (event.time_ms > received_ms_ + windows_.max_future_ms) {
-    return reject("time: further ahead than max_future", simdjson::minify(event.element));
+  if (event.time_ms > payload_->received_ms + windows_.max_future_ms) {
+    return reject(index, "time", "further ahead than max_future", simdjson::minify(event.element));
   }
-  int64_t window_start =
-      floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
+  int64_t window_start = floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
+  bool keyed = payload_->acknowledged;
+  if (keyed) batch_.keyed.begin_event(event.source, event.id);
   bool counted = false;
   for (const Meter* meter : meters) {
     double value = 0;
     if (!meter->value(event, &value, &reason_scratch_)) {
-      reject(fmt::format("meter {}: {}", meter->slug(), reason_scratch_),
+      reject(index, "data", fmt::format("meter {}: {}", meter->slug(), reason_scratch_),
              simdjson::minify(event.element));
       continue;
     }
     meter->identity(event, &identity_scratch_);
-    batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
+    if (keyed) {
+      batch_.keyed.add(identity_scratch_, window_start, value, event.time_ms);
+    } else {
+      batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
+    }
     counted = true;
   }
+  if (keyed) batch_.keyed.end_event();
   if (counted) ++counters_.events_accepted;
 }
 
-void Ingest::on_invalid(size_t index, std::string_view field, std::string_view reason,
+void Ingest::on_invalid(size_t, std::string_view field, std::string_view reason,
                         std::string_view raw) {
-  reject(field.empty() ? fmt::format("event {}: {}", index, reason)
-                       : fmt::format("event {}: {}: {}", index, field, reason),
-         raw);
+  size_t index = event_index_++;
+  if (result_) ++result_->events;
+  reject(index, field, std::string(reason), raw);
 }
 
-void Ingest::reject(std::string reason, std::string_view raw) {
+void Ingest::reject(size_t index, std::string_view field, std::string reason,
+                    std::string_view raw) {
   ++counters_.events_rejected;
-  batch_.dead_letters.push_back(DeadLetter{received_ms_, std::string(listener_), std::move(reason),
+  if (result_) result_->errors.push_back(EventError{index, std::string(field), reason});
+  std::string full = field.empty() ? fmt::format("event {}: {}", index, reason)
+                                   : fmt::format("event {}: {}: {}", index, field, reason);
+  batch_.dead_letters.push_back(DeadLetter{payload_->received_ms, std::string(payload_->listener),
+                                           std::move(full),
                                            std::string(raw.substr(0, kMaxDeadLetterBytes))});
 }
 

@@ -1,15 +1,22 @@
 // Ingest: the per-event pipeline of the ingest thread: decode → match meters → assign a window →
-// accumulate into the delta table; rejected events become dead letters.
+// accumulate; rejected events become dead letters.
 //
-// Threading: owned by the ingest thread (the io_context's). accept() is called by the listeners;
-// take_batch() is called on the same thread (the commit loop posts it there), so the hot path
-// needs no lock. Counters are atomics so other threads may read them.
+// Every transport hands its payloads to the one PayloadSink. Fire-and-forget payloads (UDP, Unix
+// datagrams) accumulate straight into the delta table. Acknowledged payloads (Unix stream, HTTP)
+// keep their contributions per event with a (source, id) key, so the store admits each event
+// once within the dedup window, and report each invalid event back to the transport. Each
+// payload is stamped with the generation of the batch it went into: it is durable once the
+// commit of that generation succeeded.
+//
+// Threading: the ingest thread (the io_context's) only. take_batch() is called there too (the
+// commit loop posts it), so the hot path needs no lock. Counters are atomics other threads read.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
@@ -24,23 +31,44 @@ struct IngestCounters {
   std::atomic<int64_t> events_rejected{0};   // became dead letters
 };
 
-// The seam every transport feeds: one received payload (datagram, body, line).
+struct Payload {
+  std::string_view bytes;
+  bool padded = false;  // simdjson::SIMDJSON_PADDING readable bytes follow `bytes`
+  std::string_view listener;
+  int64_t received_ms = 0;
+  bool acknowledged = false;  // deduplicate by (source, id); report invalid events
+};
+
+struct EventError {
+  size_t index = 0;  // position of the event in its payload
+  std::string field;
+  std::string reason;
+};
+
+struct AcceptResult {
+  size_t events = 0;  // events seen, valid or not
+  std::vector<EventError> errors;
+  uint64_t generation = 0;  // durable once this generation is committed
+};
+
+// The seam every transport feeds.
 class PayloadSink {
  public:
   virtual ~PayloadSink() = default;
-  // `padded`: simdjson::SIMDJSON_PADDING readable bytes follow the payload.
-  virtual void accept(std::string_view payload, bool padded, std::string_view listener,
-                      int64_t received_ms) = 0;
+  // `result` may be null when the transport reports nothing back.
+  virtual void accept(const Payload& payload, AcceptResult* result) = 0;
+  // Records a payload that cannot be read at all (too large, say) as one dead letter.
+  virtual void reject_payload(const Payload& payload, std::string reason) = 0;
 };
 
 class Ingest : public PayloadSink, private EventSink {
  public:
   Ingest(const Config& config, const MeterSet& meters);
 
-  void accept(std::string_view payload, bool padded, std::string_view listener,
-              int64_t received_ms) override;
+  void accept(const Payload& payload, AcceptResult* result) override;
+  void reject_payload(const Payload& payload, std::string reason) override;
 
-  // Hands over everything accumulated since the last call.
+  // Hands over everything accumulated since the last call and starts the next generation.
   CommitBatch take_batch();
 
   const IngestCounters& counters() const { return counters_; }
@@ -49,7 +77,8 @@ class Ingest : public PayloadSink, private EventSink {
   void on_event(const CloudEvent& event) override;
   void on_invalid(size_t index, std::string_view field, std::string_view reason,
                   std::string_view raw) override;
-  void reject(std::string reason, std::string_view raw);
+  void reject(size_t index, std::string_view field, std::string reason, std::string_view raw);
+  void decode(std::string_view bytes, bool padded);
 
   const Config::Windows windows_;
   const MeterSet& meters_;
@@ -58,10 +87,12 @@ class Ingest : public PayloadSink, private EventSink {
   IngestCounters counters_;
 
   // Context of the payload being accepted.
-  std::string_view listener_;
-  int64_t received_ms_ = 0;
+  const Payload* payload_ = nullptr;
+  AcceptResult* result_ = nullptr;
+  size_t event_index_ = 0;
   std::string identity_scratch_;
   std::string reason_scratch_;
+  std::string transcoded_;
 };
 
 }  // namespace meterd

@@ -23,7 +23,8 @@
 #include "agent/config.h"
 #include "agent/ingest.h"
 #include "agent/meter_set.h"
-#include "agent/udp_listener.h"
+#include "agent/durability.h"
+#include "agent/listeners.h"
 #include "buffer/store.h"
 #include "uplink/kafka_forwarder.h"
 
@@ -45,8 +46,9 @@ Status open_buffer(const Config& config, std::unique_ptr<Store>* store) {
   std::filesystem::path path(config.buffer.path);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  StoreOptions options{config.buffer.path, config.agent_id, config.windows.size_s,
-                       config.windows.grace_ms, config.buffer.dead_letter_limit};
+  StoreOptions options{config.buffer.path,           config.agent_id,
+                       config.windows.size_s,         config.windows.grace_ms,
+                       config.buffer.dead_letter_limit, config.buffer.dedup_window_ms};
   return Store::open(options, wall_clock_ms(), store);
 }
 
@@ -62,21 +64,6 @@ Status start_uplink(const Config& config, Store& store, std::unique_ptr<KafkaFor
   return Status::ok();
 }
 
-Status start_listeners(const Config& config, asio::io_context& io, Ingest& ingest,
-                       std::unique_ptr<UdpListener>* udp) {
-  if (config.listeners.udp) {
-    *udp = std::make_unique<UdpListener>(io, ingest);
-    if (Status s = (*udp)->open(*config.listeners.udp, config.listeners.udp_receive_buffer_bytes);
-        !s) {
-      return s;
-    }
-    (*udp)->start();
-    spdlog::info("listening for UDP events on {}:{}", config.listeners.udp->host,
-                 (*udp)->port());
-  }
-  return Status::ok();
-}
-
 // Runs on the store thread: fetches the ingest thread's batch through the io_context, so the
 // ingest path itself never takes a lock.
 CommitBatch take_batch_from(asio::io_context& io, Ingest& ingest) {
@@ -86,12 +73,8 @@ CommitBatch take_batch_from(asio::io_context& io, Ingest& ingest) {
   return batch.get();
 }
 
-// After the listeners stopped: final commit, early close of open windows, outbox drain.
-void drain(const Config& config, Store& store, CommitLoop& commits, Ingest& ingest) {
-  if (Status s = commits.commit_now(ingest.take_batch()); !s) {
-    spdlog::error("final commit failed: {}", s.message());
-    return;
-  }
+// After the last commit: early close of open windows, then the outbox drains.
+void drain(const Config& config, Store& store, CommitLoop& commits) {
   CommitResult closed;
   if (Status s = store.close_all_windows(wall_clock_ms(), &closed); !s) {
     spdlog::error("closing open windows at shutdown: {}", s.message());
@@ -126,8 +109,9 @@ int run_agent(const Config& config) {
   asio::io_context io;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
-  std::unique_ptr<UdpListener> udp;
-  if (Status s = start_listeners(config, io, ingest, &udp); !s) {
+  Durability durability;
+  Listeners listeners;
+  if (Status s = listeners.open(config.listeners, io, ingest, durability); !s) {
     spdlog::critical("{}", s.message());
     return 1;
   }
@@ -136,12 +120,16 @@ int run_agent(const Config& config) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {} received: shutting down", signal);
-    if (udp) udp->close();
+    listeners.close();
     shutdown_requested.set_value();
   });
 
-  CommitLoop commits(*store, std::chrono::milliseconds(config.buffer.commit_interval_ms),
-                     [&] { return take_batch_from(io, ingest); });
+  CommitLoop commits(
+      *store, std::chrono::milliseconds(config.buffer.commit_interval_ms),
+      [&] { return take_batch_from(io, ingest); },
+      [&](uint64_t generation) {
+        asio::post(io, [&durability, generation] { durability.durable_through(generation); });
+      });
   std::thread ingest_thread([&] { io.run(); });
   commits.start();
   spdlog::info("meterd ready");
@@ -149,11 +137,16 @@ int run_agent(const Config& config) {
 
   shutdown_requested.get_future().wait();
   sd_notify(0, "STOPPING=1");
-  // The store thread stops first: its last take_batch still runs on the live ingest thread.
+  // The store thread stops first; the last batch is committed while the ingest thread still
+  // runs, so stream and HTTP clients get the acknowledgements of everything they sent.
   commits.stop();
+  if (Status s = commits.commit_now(take_batch_from(io, ingest)); !s) {
+    spdlog::error("final commit failed: {}", s.message());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // lets the acks go out
   io.stop();
   ingest_thread.join();
-  drain(config, *store, commits, ingest);
+  drain(config, *store, commits);
   uplink->stop();
   commits.commit_now({});  // deletes the last confirmed rows
   spdlog::info("meterd stopped: {} events accepted, {} rejected, {} unmatched",

@@ -2,9 +2,18 @@ set(METERD_AGENT_SOURCES
   agent/cloudevent_decoder.cc
   agent/commit_loop.cc
   agent/config.cc
+  agent/datagram_receiver.cc
+  agent/http_listener.cc
+  agent/http_session.cc
   agent/ingest.cc
   agent/json_path.cc
+  agent/listeners.cc
   agent/meter_set.cc
+  agent/msgpack_transcoder.cc
   agent/rfc3339.cc
+  agent/stream_connection.cc
   agent/udp_listener.cc
+  agent/unix_datagram_listener.cc
+  agent/unix_socket_path.cc
+  agent/unix_stream_listener.cc
 )

@@ -1,9 +1,6 @@
-// UDP ingest with recvmmsg batching (see udp_listener.h).
+// The UDP socket: binding, receive buffer and drop counter (see udp_listener.h).
 #include "agent/udp_listener.h"
 
-#include "agent/clock.h"
-
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -15,10 +12,8 @@ namespace meterd {
 
 namespace asio = boost::asio;
 
-UdpListener::UdpListener(asio::io_context& io, PayloadSink& sink) : socket_(io), sink_(sink) {
-  slot_size_ = kMaxDatagram + simdjson::SIMDJSON_PADDING;
-  buffers_.resize(slot_size_ * kBatch);
-}
+UdpListener::UdpListener(asio::io_context& io, PayloadSink& sink)
+    : socket_(io), receiver_(sink, "udp") {}
 
 Status UdpListener::open(const Endpoint& endpoint, int receive_buffer_bytes) {
   boost::system::error_code ec;
@@ -42,46 +37,16 @@ Status UdpListener::open(const Endpoint& endpoint, int receive_buffer_bytes) {
                  sizeof(receive_buffer_bytes)) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes));
   }
+  DatagramReceiver::enable_drop_counter(fd);
   socket_.non_blocking(true, ec);
   return Status::ok();
 }
 
 uint16_t UdpListener::port() const { return socket_.local_endpoint().port(); }
 
-void UdpListener::start() { wait(); }
-
 void UdpListener::close() {
   boost::system::error_code ec;
   socket_.close(ec);
-}
-
-void UdpListener::wait() {
-  socket_.async_wait(asio::ip::udp::socket::wait_read, [this](boost::system::error_code ec) {
-    if (ec) return;  // closed
-    drain();
-    wait();
-  });
-}
-
-void UdpListener::drain() {
-  mmsghdr messages[kBatch];
-  iovec vectors[kBatch];
-  for (;;) {
-    for (int i = 0; i < kBatch; ++i) {
-      vectors[i] = {buffers_.data() + i * slot_size_, kMaxDatagram};
-      messages[i] = {};
-      messages[i].msg_hdr.msg_iov = &vectors[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
-    }
-    int received = recvmmsg(socket_.native_handle(), messages, kBatch, MSG_DONTWAIT, nullptr);
-    if (received <= 0) return;  // EAGAIN: drained; other errors: wait for the next readiness
-    int64_t now_ms = wall_clock_ms();
-    for (int i = 0; i < received; ++i) {
-      std::string_view payload(buffers_.data() + i * slot_size_, messages[i].msg_len);
-      sink_.accept(payload, /*padded=*/true, "udp", now_ms);
-    }
-    if (received < kBatch) return;
-  }
 }
 
 }  // namespace meterd

@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   latest_time_ms  INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS dedup (
+  key     BLOB PRIMARY KEY,
+  seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_by_time ON dedup (seen_ms);
+
 CREATE TABLE IF NOT EXISTS dead_letters (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   received_ms INTEGER NOT NULL,

@@ -1,5 +1,6 @@
 set(METERD_BUFFER_SOURCES
   buffer/idempotency_key.cc
+  buffer/keyed_events.cc
   buffer/outbox_reader.cc
   buffer/schema.cc
   buffer/series_identity.cc

@@ -26,10 +26,14 @@ std::string host_name() {
 
 void CommitBatch::merge_from(CommitBatch&& later) {
   if (empty()) {
+    uint64_t newest = std::max(generation, later.generation);
     *this = std::move(later);
+    generation = newest;
     return;
   }
+  generation = std::max(generation, later.generation);
   deltas.merge_from(later.deltas);
+  keyed.append(later.keyed);
   for (auto& letter : later.dead_letters) dead_letters.push_back(std::move(letter));
 }
 
@@ -84,6 +88,10 @@ Status Store::prepare_statements() {
           "INSERT INTO dead_letters (received_ms, listener, reason, raw) VALUES (?1, ?2, ?3, ?4)");
   prepare(evict_dead_letters_,
           "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?1");
+  prepare(insert_dedup_, "INSERT OR IGNORE INTO dedup (key, seen_ms) VALUES (?1, ?2)");
+  // Bounded per commit, so a backlog of expired keys never makes one commit slow.
+  prepare(expire_dedup_, R"sql(
+    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE seen_ms < ?1 LIMIT 10000))sql");
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");
@@ -164,6 +172,9 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
     int64_t now = clock_high_water_ms_;
     Status s = merge_deltas(batch.deltas, now, result);
+    WindowTable admitted;
+    if (s) s = admit_keyed(batch.keyed, now, &admitted, result);
+    if (s) s = merge_deltas(admitted, now, result);
     if (s) s = add_dead_letters(batch.dead_letters, result);
     if (s) s = close_due(now, result);
     if (s) s = delete_delivered(delivered, result);
@@ -242,6 +253,29 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
     ++result->windows_updated;
   });
   return status;
+}
+
+Status Store::admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
+                          CommitResult* result) {
+  Status status;
+  bool failed = false;
+  keyed.merge_admitted(
+      [&](const DedupKey& key, bool* admit_failed) {
+        StatementUse use(insert_dedup_);
+        insert_dedup_.bind_blob(
+            1, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+        insert_dedup_.bind(2, now_ms);
+        status = insert_dedup_.run();
+        *admit_failed = !status;
+        bool first_time = status && sqlite3_changes(db_.get()) == 1;
+        if (status && !first_time) ++result->duplicates_dropped;
+        return first_time;
+      },
+      admitted, &failed);
+  if (!status) return status;
+  StatementUse use(expire_dedup_);
+  expire_dedup_.bind(1, now_ms - options_.dedup_window_ms);
+  return expire_dedup_.run();
 }
 
 Status Store::add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result) {

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "buffer/keyed_events.h"
 #include "buffer/sqlite_handle.h"
 #include "buffer/status.h"
 #include "buffer/window_table.h"
@@ -33,6 +34,7 @@ struct StoreOptions {
   int64_t window_size_s = 60;
   int64_t grace_ms = 10'000;
   int64_t dead_letter_limit = 10'000;
+  int64_t dedup_window_ms = 24 * 3600 * 1000LL;
 };
 
 struct DeadLetter {
@@ -44,10 +46,12 @@ struct DeadLetter {
 
 // What the ingest thread hands over at each commit.
 struct CommitBatch {
-  WindowTable deltas;
+  WindowTable deltas;                    // fire-and-forget transports
+  KeyedEvents keyed;                     // acknowledged transports, deduplicated by the store
   std::vector<DeadLetter> dead_letters;
+  uint64_t generation = 0;               // the ingest thread's batch number (the last merged)
 
-  bool empty() const { return deltas.empty() && dead_letters.empty(); }
+  bool empty() const { return deltas.empty() && keyed.empty() && dead_letters.empty(); }
   void merge_from(CommitBatch&& later);
 };
 
@@ -56,6 +60,7 @@ struct CommitResult {
   int64_t windows_closed = 0;
   int64_t rows_deleted = 0;
   int64_t dead_letters_evicted = 0;
+  int64_t duplicates_dropped = 0;
 };
 
 class Store {
@@ -91,6 +96,8 @@ class Store {
   Status load_meta(int64_t now_ms);
   Status series_id(std::string_view identity, int64_t* id);
   Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
+  Status admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
+                     CommitResult* result);
   Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
   Status close_due(int64_t until_ms, CommitResult* result);
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
@@ -106,7 +113,7 @@ class Store {
   std::unordered_map<std::string, int64_t> series_ids_;  // cache of the series table
 
   Statement find_series_, insert_series_, upsert_window_, select_due_, insert_outbox_,
-      delete_due_, delete_outbox_, insert_dead_letter_, evict_dead_letters_, save_meta_,
+      delete_due_, delete_outbox_, insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
       count_outbox_, count_windows_;
 
   std::mutex delivered_mutex_;

@@ -81,7 +81,7 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(len(letters), 2)
         self.assertEqual(letters[0][0], "udp")
         self.assertTrue(letters[0][1].startswith("event 0: invalid JSON"), letters[0])
-        self.assertEqual(letters[1], ("udp", "meter tokens_total: value missing at $.tokens"))
+        self.assertEqual(letters[1], ("udp", "event 0: data: meter tokens_total: value missing at $.tokens"))
 
     def test_restart_with_rows_still_buffered_loses_and_duplicates_nothing(self):
         work = Workload(seed=2, subjects=50)

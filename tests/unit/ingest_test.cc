@@ -41,16 +41,21 @@ std::map<int64_t, std::pair<int64_t, double>> windows_of(const CommitBatch& batc
 
 constexpr int64_t kNow = 1672531320000;  // 2023-01-01T00:02:00Z
 
+void feed(Ingest& ingest, const std::string& bytes, const char* listener,
+          bool acknowledged = false, AcceptResult* result = nullptr) {
+  ingest.accept(Payload{bytes, false, listener, kNow, acknowledged}, result);
+}
+
 }  // namespace
 
 TEST_CASE("events go to one-minute windows aligned to UTC, by event time") {
   Config config = config_with_sum_meter();
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
-  ingest.accept(event("2023-01-01T00:01:00Z", 1), false, "test", kNow);
-  ingest.accept(event("2023-01-01T00:01:59.999Z", 2), false, "test", kNow);
-  ingest.accept(event("2023-01-01T00:02:00Z", 4), false, "test", kNow);
-  ingest.accept(event("2023-01-01T00:00:30+00:00", 8), false, "test", kNow);
+  feed(ingest, event("2023-01-01T00:01:00Z", 1), "test");
+  feed(ingest, event("2023-01-01T00:01:59.999Z", 2), "test");
+  feed(ingest, event("2023-01-01T00:02:00Z", 4), "test");
+  feed(ingest, event("2023-01-01T00:00:30+00:00", 8), "test");
   auto windows = windows_of(ingest.take_batch());
   REQUIRE(windows.size() == 3);
   CHECK(windows[1672531200] == std::pair<int64_t, double>{1, 8});
@@ -64,8 +69,8 @@ TEST_CASE("five-minute windows align to multiples of five minutes") {
   config.windows.size_s = 300;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
-  ingest.accept(event("2023-01-01T00:04:59Z", 1), false, "test", kNow);
-  ingest.accept(event("2023-01-01T00:05:00Z", 1), false, "test", kNow);
+  feed(ingest, event("2023-01-01T00:04:59Z", 1), "test");
+  feed(ingest, event("2023-01-01T00:05:00Z", 1), "test");
   auto windows = windows_of(ingest.take_batch());
   CHECK(windows.count(1672531200) == 1);
   CHECK(windows.count(1672531500) == 1);
@@ -77,21 +82,66 @@ TEST_CASE("too old, too far ahead and valueless events become dead letters") {
   config.windows.max_future_ms = 60'000;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
-  ingest.accept(event("2023-01-01T00:00:59Z", 1), false, "udp", kNow);   // 61 s old
-  ingest.accept(event("2023-01-01T00:03:01Z", 1), false, "udp", kNow);   // 61 s ahead
-  ingest.accept(R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c"})",
-                false, "udp", kNow);
-  ingest.accept(event("2023-01-01T00:01:30Z", 1, "unknown"), false, "udp", kNow);
-  ingest.accept("not json", false, "udp", kNow);
+  feed(ingest, event("2023-01-01T00:00:59Z", 1), "udp");   // 61 s old
+  feed(ingest, event("2023-01-01T00:03:01Z", 1), "udp");   // 61 s ahead
+  feed(ingest, R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c"})",
+       "udp");
+  feed(ingest, event("2023-01-01T00:01:30Z", 1, "unknown"), "udp");
+  feed(ingest, "not json", "udp");
   CommitBatch batch = ingest.take_batch();
   CHECK(batch.deltas.empty());
   REQUIRE(batch.dead_letters.size() == 4);
-  CHECK(batch.dead_letters[0].reason == "time: older than max_lateness");
-  CHECK(batch.dead_letters[1].reason == "time: further ahead than max_future");
-  CHECK(batch.dead_letters[2].reason == "meter tokens: value missing at $.tokens");
+  CHECK(batch.dead_letters[0].reason == "event 0: time: older than max_lateness");
+  CHECK(batch.dead_letters[1].reason == "event 0: time: further ahead than max_future");
+  CHECK(batch.dead_letters[2].reason == "event 0: data: meter tokens: value missing at $.tokens");
   CHECK(batch.dead_letters[3].reason.rfind("event 0: invalid JSON", 0) == 0);
   CHECK(batch.dead_letters[3].raw == "not json");
   CHECK(batch.dead_letters[0].listener == "udp");
   CHECK(ingest.counters().events_unmatched == 1);
   CHECK(ingest.counters().events_rejected == 4);
+}
+
+TEST_CASE("acknowledged payloads report each invalid event and keep valid ones keyed") {
+  Config config = config_with_sum_meter();
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  AcceptResult result;
+  std::string body = "[" + event("2023-01-01T00:01:00Z", 3) + R"(,{"specversion":"1.0"},)" +
+                     event("2023-01-01T00:01:10Z", 4) + "]";
+  feed(ingest, body, "http", true, &result);
+  CHECK(result.events == 3);
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].index == 1);
+  CHECK(result.errors[0].field == "id");
+  CHECK(result.errors[0].reason == "required");
+  uint64_t generation = result.generation;
+  CommitBatch batch = ingest.take_batch();
+  CHECK(batch.generation == generation);
+  CHECK(batch.deltas.empty());  // acknowledged events wait for the store's dedup
+  CHECK(batch.keyed.events() == 2);
+  CHECK(ingest.take_batch().generation == generation + 1);
+}
+
+TEST_CASE("a msgpack map is decoded like the same event in JSON") {
+  Config config = config_with_sum_meter();
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  // {"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c1",
+  //  "time":"2023-01-01T00:01:00Z","data":{"tokens":7}} packed by hand.
+  std::string packed = "\x87";
+  auto str = [&](const std::string& text) {
+    packed += static_cast<char>(0xa0 | text.size());
+    packed += text;
+  };
+  str("specversion"); str("1.0"); str("id"); str("1"); str("source"); str("s");
+  str("type"); str("prompt"); str("subject"); str("c1");
+  str("time"); str("2023-01-01T00:01:00Z");
+  str("data"); packed += "\x81"; str("tokens"); packed += "\x07";
+  feed(ingest, packed, "udp");
+  feed(ingest, "\x81\xc1", "udp");  // 0xc1 is never used in msgpack
+  auto batch = ingest.take_batch();
+  auto windows = windows_of(batch);
+  CHECK(windows[1672531260] == std::pair<int64_t, double>{1, 7});
+  REQUIRE(batch.dead_letters.size() == 1);
+  CHECK(batch.dead_letters[0].reason.find("msgpack") != std::string::npos);
 }

@@ -176,3 +176,52 @@ TEST_CASE("dead letters are kept up to the limit, oldest evicted and counted") {
   REQUIRE(store->commit(batch, kOnTime, &result));
   CHECK(result.dead_letters_evicted == 2);
 }
+
+TEST_CASE("acknowledged events are admitted once per (source, id), across commits and reopens") {
+  TempBuffer temp;
+  auto keyed_batch = [](std::vector<std::string> ids) {
+    CommitBatch batch;
+    for (const auto& id : ids) {
+      batch.keyed.begin_event("app", id);
+      batch.keyed.add(kSeries, kWindow, 10, kOnTime);
+      batch.keyed.end_event();
+    }
+    return batch;
+  };
+  {
+    std::unique_ptr<Store> store;
+    REQUIRE(Store::open(temp.options(), kOnTime, &store));
+    CommitResult result;
+    REQUIRE(store->commit(keyed_batch({"a", "b", "a"}), kOnTime, &result));
+    CHECK(result.duplicates_dropped == 1);
+    REQUIRE(store->commit(keyed_batch({"b", "c"}), kOnTime, &result));
+    CHECK(result.duplicates_dropped == 1);
+  }
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  CommitResult result;
+  REQUIRE(store->commit(keyed_batch({"c", "d"}), kOnTime, &result));
+  CHECK(result.duplicates_dropped == 1);
+  REQUIRE(store->commit({}, kClosed, &result));
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].values.event_count == 4);  // a, b, c, d
+  CHECK(rows[0].values.value_sum == 40);
+}
+
+TEST_CASE("dedup keys expire after the dedup window") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.dedup_window_ms = 1000;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kOnTime, &store));
+  CommitBatch batch;
+  batch.keyed.begin_event("app", "a");
+  batch.keyed.add(kSeries, kWindow, 1, kOnTime);
+  batch.keyed.end_event();
+  CommitResult result;
+  REQUIRE(store->commit(batch, kOnTime, &result));
+  REQUIRE(store->commit({}, kOnTime + 2000, &result));  // expires "a"
+  REQUIRE(store->commit(batch, kOnTime + 3000, &result));
+  CHECK(result.duplicates_dropped == 0);
+}

@@ -1,0 +1,62 @@
+// DatagramReceiver: drains a ready datagram socket (UDP or Unix) with recvmmsg, many datagrams
+// per system call, and hands each one whole to the PayloadSink.
+//
+// It also keeps the transport's counters: datagrams received, datagrams too large for the 64 KiB
+// buffer (dead letters, since their events cannot be read whole), and the kernel's own drop
+// count (SO_RXQ_OVFL), which tells a user when the receive buffer overflowed.
+// Threading: the ingest thread only; counters are atomics other threads may read.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <boost/system/error_code.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/ingest.h"
+
+namespace meterd {
+
+class DatagramReceiver {
+ public:
+  static constexpr int kBatch = 32;
+  static constexpr size_t kMaxDatagram = 64 * 1024;
+
+  DatagramReceiver(PayloadSink& sink, std::string listener);
+
+  // Turns on the kernel drop counter for `fd` (best effort).
+  static void enable_drop_counter(int fd);
+
+  // Receives until the socket would block.
+  void drain(int fd);
+
+  int64_t datagrams() const { return datagrams_.load(); }
+  int64_t kernel_drops() const { return kernel_drops_.load(); }
+  int64_t oversized() const { return oversized_.load(); }
+
+ private:
+  PayloadSink& sink_;
+  std::string listener_;
+  size_t slot_size_;
+  std::vector<char> buffers_;  // kBatch slots, each padded for simdjson
+  std::vector<char> controls_;
+  std::atomic<int64_t> datagrams_{0};
+  std::atomic<int64_t> kernel_drops_{0};
+  std::atomic<int64_t> oversized_{0};
+};
+
+// Waits for `socket` to become readable and drains it, until the socket is closed. Shared by the
+// UDP and Unix datagram listeners, whose sockets differ only in protocol.
+template <typename Socket>
+void receive_until_closed(Socket& socket, DatagramReceiver& receiver) {
+  socket.async_wait(Socket::wait_read, [&socket, &receiver](boost::system::error_code ec) {
+    if (ec) return;  // closed
+    receiver.drain(socket.native_handle());
+    receive_until_closed(socket, receiver);
+  });
+}
+
+}  // namespace meterd

@@ -1,0 +1,44 @@
+// The Unix datagram socket: path, permissions, receive buffer (see unix_datagram_listener.h).
+#include "agent/unix_datagram_listener.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "agent/unix_socket_path.h"
+
+namespace meterd {
+
+namespace asio = boost::asio;
+
+UnixDatagramListener::UnixDatagramListener(asio::io_context& io, PayloadSink& sink)
+    : socket_(io), receiver_(sink, "unix_datagram") {}
+
+Status UnixDatagramListener::open(const std::string& path, const Config::Listeners& options) {
+  if (Status s = prepare_socket_path(path); !s) return s;
+  boost::system::error_code ec;
+  socket_.open(asio::local::datagram_protocol(), ec);
+  if (!ec) socket_.bind(asio::local::datagram_protocol::endpoint(path), ec);
+  if (ec) return Status::error(fmt::format("unix datagram listener: binding {}: {}", path, ec.message()));
+  path_ = path;
+  if (Status s = apply_socket_permissions(path, options.unix_mode, options.unix_group); !s) {
+    return s;
+  }
+  int fd = socket_.native_handle();
+  int size = options.receive_buffer_bytes;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  }
+  DatagramReceiver::enable_drop_counter(fd);
+  socket_.non_blocking(true, ec);
+  return Status::ok();
+}
+
+void UnixDatagramListener::close() {
+  boost::system::error_code ec;
+  socket_.close(ec);
+  if (!path_.empty()) unlink(path_.c_str());
+}
+
+}  // namespace meterd

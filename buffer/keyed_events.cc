@@ -1,0 +1,73 @@
+// Per-event contributions with dedup keys (see keyed_events.h). Identities are stored in one
+// string arena so an event costs no allocation of its own.
+#include "buffer/keyed_events.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "buffer/series_identity.h"
+
+namespace meterd {
+
+DedupKey dedup_key(std::string_view source, std::string_view id) {
+  std::string input;
+  input.reserve(source.size() + id.size() + 8);
+  append_field(&input, source);
+  append_field(&input, id);
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(input.data(), input.size()));
+  DedupKey key;
+  std::memcpy(key.data(), canonical.digest, key.size());
+  return key;
+}
+
+void KeyedEvents::begin_event(std::string_view source, std::string_view id) {
+  open_key_ = dedup_key(source, id);
+  open_event_start_ = contributions_.size();
+}
+
+void KeyedEvents::add(std::string_view series_identity, int64_t window_start, double value,
+                      int64_t time_ms) {
+  contributions_.push_back({static_cast<uint32_t>(identities_.size()),
+                            static_cast<uint32_t>(series_identity.size()), window_start, value,
+                            time_ms});
+  identities_.append(series_identity);
+}
+
+void KeyedEvents::end_event() {
+  if (contributions_.size() == open_event_start_) return;
+  keys_.push_back(open_key_);
+  ends_.push_back(static_cast<uint32_t>(contributions_.size()));
+}
+
+void KeyedEvents::merge_admitted(
+    const std::function<bool(const DedupKey&, bool* failed)>& admit, WindowTable* into,
+    bool* failed) const {
+  uint32_t begin = 0;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    uint32_t end = ends_[i];
+    bool admitted = admit(keys_[i], failed);
+    if (*failed) return;
+    for (uint32_t c = begin; admitted && c < end; ++c) {
+      const Contribution& part = contributions_[c];
+      into->add(std::string_view(identities_).substr(part.identity_offset, part.identity_size),
+                part.window_start, part.value, part.time_ms);
+    }
+    begin = end;
+  }
+}
+
+void KeyedEvents::append(const KeyedEvents& later) {
+  auto identity_base = static_cast<uint32_t>(identities_.size());
+  auto contribution_base = static_cast<uint32_t>(contributions_.size());
+  identities_.append(later.identities_);
+  for (Contribution part : later.contributions_) {
+    part.identity_offset += identity_base;
+    contributions_.push_back(part);
+  }
+  keys_.insert(keys_.end(), later.keys_.begin(), later.keys_.end());
+  for (uint32_t end : later.ends_) ends_.push_back(end + contribution_base);
+}
+
+}  // namespace meterd

@@ -1,0 +1,58 @@
+// KeyedEvents: the contributions of events from acknowledged transports (Unix stream, HTTP),
+// kept per event with the event's dedup key, so the store can admit each (source, id) at most
+// once within the dedup window, in the same transaction that records it as seen.
+//
+// A client that retries after a lost acknowledgement resends the same events; the store drops
+// every event whose key it has already recorded. Not thread-safe: one owner at a time (the
+// ingest thread fills it, the store thread reads it after the hand-over).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "buffer/window_table.h"
+
+namespace meterd {
+
+using DedupKey = std::array<unsigned char, 16>;
+
+// XXH3-128 of the length-prefixed source and id (series_identity.h's field encoding).
+DedupKey dedup_key(std::string_view source, std::string_view id);
+
+class KeyedEvents {
+ public:
+  void begin_event(std::string_view source, std::string_view id);
+  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms);
+  // Closes the event begun last; an event without contributions is dropped.
+  void end_event();
+
+  // Adds the contributions of every event that `admit` accepts to `into`, in arrival order.
+  // `admit` may fail (returns false with `*failed` set), which stops the walk.
+  void merge_admitted(const std::function<bool(const DedupKey&, bool* failed)>& admit,
+                      WindowTable* into, bool* failed) const;
+
+  void append(const KeyedEvents& later);
+  size_t events() const { return keys_.size(); }
+  bool empty() const { return keys_.empty(); }
+
+ private:
+  struct Contribution {
+    uint32_t identity_offset;
+    uint32_t identity_size;
+    int64_t window_start;
+    double value;
+    int64_t time_ms;
+  };
+  std::vector<DedupKey> keys_;
+  std::vector<uint32_t> ends_;  // ends_[i]: one past event i's last contribution
+  std::vector<Contribution> contributions_;
+  std::string identities_;
+  size_t open_event_start_ = 0;
+  DedupKey open_key_{};
+};
+
+}  // namespace meterd
