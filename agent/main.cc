@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -130,6 +131,8 @@ int run_agent(const Config& config) {
       [&](uint64_t generation) {
         asio::post(io, [&durability, generation] { durability.durable_through(generation); });
       });
+  // Keeps the ingest thread running after the listeners closed, for the last hand-overs.
+  auto keep_running = asio::make_work_guard(io);
   std::thread ingest_thread([&] { io.run(); });
   commits.start();
   spdlog::info("meterd ready");
