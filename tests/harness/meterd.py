@@ -38,6 +38,12 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Meterd:
     """One meterd process on a buffer in `workdir`; start() may be called again after a stop."""
 
@@ -182,6 +188,9 @@ class Workload:
         self.windows = {}
 
     def event(self):
+        return json.dumps(self.event_object(), separators=(",", ":"))
+
+    def event_object(self):
         self.sent += 1
         subject = self.rng.choice(self.subjects)
         model = self.rng.choice(self.models)
@@ -199,11 +208,11 @@ class Workload:
             w[1] += value
             w[2] = min(w[2], value)
             w[3] = max(w[3], value)
-        return json.dumps({
+        return {
             "specversion": "1.0", "id": f"evt-{self.sent}", "source": "test", "type": "prompt",
             "subject": subject, "time": rfc3339(time_ms),
             "data": {"tokens": tokens, "model": model, "region": region},
-        }, separators=(",", ":"))
+        }
 
     def datagrams(self, events, per_datagram=1, style="lines"):
         """Yields datagrams holding `events` events in total, `per_datagram` at a time."""
