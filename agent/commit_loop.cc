@@ -58,6 +58,11 @@ Status CommitLoop::commit_pending() {
   Status status = store_.commit(pending_, wall_clock_ms(), &result);
   if (status) {
     if (pending_.generation != 0) on_committed_(pending_.generation);
+    if (result.dead_letters_evicted > 0) {
+      dead_letters_evicted_ += result.dead_letters_evicted;
+      spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
+                   result.dead_letters_evicted, dead_letters_evicted_.load());
+    }
     pending_ = CommitBatch{};
     ++commits_;
     if (result.windows_closed || result.rows_deleted || result.duplicates_dropped) {

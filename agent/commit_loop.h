@@ -36,6 +36,7 @@ class CommitLoop {
 
   int64_t outbox_rows() const { return outbox_rows_.load(); }
   int64_t commits() const { return commits_.load(); }
+  int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
 
  private:
   void run();
@@ -52,6 +53,7 @@ class CommitLoop {
   bool stopping_ = false;  // guarded by mutex_
   std::atomic<int64_t> outbox_rows_{0};
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> dead_letters_evicted_{0};
 };
 
 }  // namespace meterd

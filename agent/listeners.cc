@@ -36,9 +36,25 @@ Status Listeners::open(const Config::Listeners& config, boost::asio::io_context&
   return Status::ok();
 }
 
+namespace {
+
+void log_datagram_counters(const char* name, const DatagramReceiver& receiver) {
+  spdlog::info("{}: {} datagrams received, {} dropped by the kernel (receive buffer full), {} "
+               "over 64 KiB", name, receiver.datagrams(), receiver.kernel_drops(),
+               receiver.oversized());
+}
+
+}  // namespace
+
 void Listeners::close() {
-  if (udp_) udp_->close();
-  if (unix_datagram_) unix_datagram_->close();
+  if (udp_) {
+    udp_->close();
+    log_datagram_counters("udp", udp_->receiver());
+  }
+  if (unix_datagram_) {
+    unix_datagram_->close();
+    log_datagram_counters("unix_datagram", unix_datagram_->receiver());
+  }
   if (unix_stream_) unix_stream_->close();
   if (http_) http_->close();
 }

@@ -11,6 +11,9 @@ Usage: /usr/bin/python3 tests/integration/test_transports.py --build-dir BUILD [
 import argparse
 import json
 import os
+import re
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -178,6 +181,41 @@ class TransportsTest(unittest.TestCase):
         expected = dict(work.totals)
         self.assertEqual(sum(v[0] for k, v in totals.items() if k[0] == "prompts"),
                          sum(v[0] for k, v in expected.items() if k[0] == "prompts") - 1)
+
+    def test_kernel_drops_are_counted_when_the_receive_buffer_overflows(self):
+        work = Workload(seed=17, subjects=5)
+        self.agent.config["listeners"]["receive_buffer"] = "4096"
+        self.agent.start()
+        self.agent.proc.send_signal(signal.SIGSTOP)  # meterd cannot drain: the buffer fills up
+        try:
+            for _ in range(500):
+                self.agent.send(work.event())
+        finally:
+            self.agent.proc.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
+        # The kernel reports its drop count on the datagrams queued after the drops.
+        for _ in range(10):
+            self.agent.send(work.event())
+        time.sleep(0.5)
+        self.assertEqual(self.agent.stop(), 0)
+        line = next(l for l in self.agent.log if "udp: " in l and "datagrams received" in l)
+        received, dropped = (int(w) for w in re.findall(r"(\d+) datagrams received, (\d+) dropped",
+                                                         line)[0])
+        self.assertGreater(dropped, 0, line)
+        self.assertEqual(received + dropped, 510, line)
+        counted = sum(v[0] for k, v in self.totals().items() if k[0] == "prompts")
+        self.assertEqual(counted, received)
+
+    def test_http_client_too_slow_to_send_its_request_is_disconnected(self):
+        self.agent.config["listeners"]["idle_timeout"] = "1s"
+        self.agent.start()
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as slow:
+            slow.sendall(b"POST /api/v1/events HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+            started = time.monotonic()
+            self.assertEqual(slow.recv(1024), b"")  # closed by meterd
+            self.assertLess(time.monotonic() - started, 5)
+        status, _ = http_post(self.http_port, "[]", JSON_BATCH)  # others are still served
+        self.assertEqual(status, 204)
 
     def test_stream_client_killed_before_its_ack_then_retrying_is_counted_once(self):
         work = Workload(seed=13, subjects=20)
