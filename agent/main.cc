@@ -26,6 +26,8 @@
 #include "agent/meter_set.h"
 #include "agent/durability.h"
 #include "agent/listeners.h"
+#include "buffer/buffer_lock.h"
+#include "buffer/recovery.h"
 #include "buffer/store.h"
 #include "uplink/kafka_forwarder.h"
 
@@ -43,10 +45,19 @@ bool load_config_or_report(const std::string& path, Config* config) {
   return false;
 }
 
-Status open_buffer(const Config& config, std::unique_ptr<Store>* store) {
+// Takes the buffer for this agent alone, moves a damaged file aside, and opens the store.
+Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store>* store) {
   std::filesystem::path path(config.buffer.path);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (Status s = lock->acquire(config.buffer.path); !s) return s;
+  std::string moved_to, reason;
+  if (Status s = check_or_move_aside(config.buffer.path, &moved_to, &reason); !s) return s;
+  if (!moved_to.empty()) {
+    spdlog::error("the buffer {} is unreadable ({}); moved it to {} and starting on a new "
+                  "buffer (buffer recoveries so far: {})",
+                  config.buffer.path, reason, moved_to, recoveries_so_far(config.buffer.path));
+  }
   StoreOptions options{config.buffer.path,           config.agent_id,
                        config.windows.size_s,         config.windows.grace_ms,
                        config.buffer.dead_letter_limit, config.buffer.dedup_window_ms};
@@ -93,8 +104,9 @@ void drain(const Config& config, Store& store, CommitLoop& commits) {
 }
 
 int run_agent(const Config& config) {
+  BufferLock lock;
   std::unique_ptr<Store> store;
-  if (Status s = open_buffer(config, &store); !s) {
+  if (Status s = open_buffer(config, &lock, &store); !s) {
     spdlog::critical("cannot open the buffer: {}", s.message());
     return 1;
   }
@@ -117,11 +129,24 @@ int run_agent(const Config& config) {
     return 1;
   }
 
+  // SIGHUP would otherwise end the process; a restart is how a new config is applied (it loses
+  // nothing: windows and outbox live in the buffer), so say so and carry on.
+  asio::signal_set hangups(io, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_hangup =
+      [&](boost::system::error_code ec, int) {
+        if (ec) return;
+        spdlog::warn("SIGHUP ignored: restart meterd to apply a new configuration (a restart "
+                     "loses nothing)");
+        hangups.async_wait(on_hangup);
+      };
+  hangups.async_wait(on_hangup);
+
   std::promise<void> shutdown_requested;
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {} received: shutting down", signal);
     listeners.close();
+    hangups.cancel();
     shutdown_requested.set_value();
   });
 

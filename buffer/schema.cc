@@ -1,7 +1,9 @@
-// Creates the buffer's tables (see FORMAT.md for what each row means and when it moves).
+// Creates and migrates the buffer's tables (see FORMAT.md for what each row means).
 //
-// The version lives in `meta.schema_version`; a file written by a newer build is refused rather
-// than misread, and later versions add their migrations here, one step per version.
+// The version lives in `meta.schema_version`. Each migration takes a file from one version to
+// the next inside the same transaction as the version bump, so a crash mid-migration leaves the
+// old version intact; a new file runs them all in order. A file written by a newer build is
+// refused rather than misread.
 #include "buffer/schema.h"
 
 #include <fmt/format.h>
@@ -11,18 +13,19 @@
 namespace meterd {
 namespace {
 
+// Version 1: windows, outbox, dead letters.
 constexpr const char* kCreateV1 = R"sql(
-CREATE TABLE IF NOT EXISTS meta (
+CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS series (
+CREATE TABLE series (
   series_id INTEGER PRIMARY KEY,
   identity  BLOB NOT NULL UNIQUE
 );
 
-CREATE TABLE IF NOT EXISTS open_windows (
+CREATE TABLE open_windows (
   series_id      INTEGER NOT NULL,
   window_start   INTEGER NOT NULL,
   window_size_s  INTEGER NOT NULL,
@@ -36,9 +39,9 @@ CREATE TABLE IF NOT EXISTS open_windows (
   latest_time_ms INTEGER NOT NULL,
   PRIMARY KEY (series_id, window_start, window_size_s)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS open_windows_by_close ON open_windows (closes_at_ms);
+CREATE INDEX open_windows_by_close ON open_windows (closes_at_ms);
 
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE outbox (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,
   idempotency_key TEXT NOT NULL UNIQUE,
   series_id       INTEGER NOT NULL,
@@ -53,13 +56,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   latest_time_ms  INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS dedup (
-  key     BLOB PRIMARY KEY,
-  seen_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dedup_by_time ON dedup (seen_ms);
-
-CREATE TABLE IF NOT EXISTS dead_letters (
+CREATE TABLE dead_letters (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   received_ms INTEGER NOT NULL,
   listener    TEXT NOT NULL,
@@ -68,28 +65,60 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 )sql";
 
+// Version 2: (source, id) dedup of acknowledged transports.
+constexpr const char* kMigrateToV2 = R"sql(
+CREATE TABLE dedup (
+  key     BLOB PRIMARY KEY,
+  seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX dedup_by_time ON dedup (seen_ms);
+)sql";
+
+// kMigrations[i] takes a file from version i to version i + 1.
+constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+Status read_version(sqlite3* db, int* version) {
+  *version = 0;
+  Statement read;
+  Status status = read.prepare(
+      db, "SELECT value FROM meta WHERE key = 'schema_version' AND "
+          "EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'meta')");
+  if (!status) {
+    // A new file has no meta table, and SQLite refuses to prepare a query that names it.
+    return Status::ok();
+  }
+  StatementUse use(read);
+  if (read.step(&status)) *version = static_cast<int>(read.column_int(0));
+  return status;
+}
+
 }  // namespace
+
+const char* schema_migration(int from_version) {
+  return from_version >= 0 && from_version < kSchemaVersion ? kMigrations[from_version] : nullptr;
+}
 
 Status apply_schema(sqlite3* db) {
   if (Status s = exec(db, "BEGIN IMMEDIATE"); !s) return s;
-  Status status = exec(db, kCreateV1);
-  Statement version;
-  if (status) status = version.prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-  if (status) {
-    StatementUse use(version);
-    if (version.step(&status)) {
-      int found = static_cast<int>(version.column_int(0));
-      if (found > kSchemaVersion) {
-        status = Status::error(fmt::format(
-            "buffer schema version {} is newer than this build understands ({})", found,
-            kSchemaVersion));
-      }
-    } else if (status) {
-      status = exec(db, fmt::format("INSERT INTO meta VALUES ('schema_version', '{}')",
-                                    kSchemaVersion));
+  int version = 0;
+  Status status = read_version(db, &version);
+  if (status && version > kSchemaVersion) {
+    status = Status::error(fmt::format(
+        "buffer schema version {} is newer than this build understands ({})", version,
+        kSchemaVersion));
+  }
+  for (int from = version; status && from < kSchemaVersion; ++from) {
+    status = exec(db, kMigrations[from]);
+    if (!status) {
+      status = Status::error(fmt::format("migrating the buffer from version {} to {}: {}", from,
+                                         from + 1, status.message()));
     }
   }
-  version = Statement();
+  if (status && version < kSchemaVersion) {
+    status = exec(db, fmt::format("INSERT OR REPLACE INTO meta VALUES ('schema_version', '{}')",
+                                  kSchemaVersion));
+  }
   if (!status) {
     exec(db, "ROLLBACK");
     return status;

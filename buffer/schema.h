@@ -7,10 +7,13 @@
 
 namespace meterd {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
-// Creates the tables of a new buffer, or checks that an existing one has a version this build
-// understands. Runs inside its own transaction.
+// Creates the tables of a new buffer, or migrates an existing one to kSchemaVersion; refuses a
+// file from a newer build. Runs inside its own transaction.
 Status apply_schema(sqlite3* db);
+
+// The SQL that takes a file from `from_version` to the next (for tests that build old files).
+const char* schema_migration(int from_version);
 
 }  // namespace meterd

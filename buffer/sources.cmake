@@ -1,7 +1,9 @@
 set(METERD_BUFFER_SOURCES
+  buffer/buffer_lock.cc
   buffer/idempotency_key.cc
   buffer/keyed_events.cc
   buffer/outbox_reader.cc
+  buffer/recovery.cc
   buffer/schema.cc
   buffer/series_identity.cc
   buffer/sqlite_handle.cc

@@ -1,0 +1,79 @@
+// Buffer schema versions: a file of every earlier version migrates with its data intact, and a
+// file from a newer build is refused.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "buffer/schema.h"
+#include "buffer/sqlite_handle.h"
+#include "buffer/store.h"
+
+using namespace meterd;
+
+namespace {
+
+std::string temp_path(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("meterd-schema-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// Writes a buffer file as a build of `version` would have left it, with one outbox row.
+void write_old_buffer(const std::string& path, int version) {
+  SqliteDb db;
+  REQUIRE(open_database(path, false, &db));
+  for (int from = 0; from < version; ++from) REQUIRE(exec(db.get(), schema_migration(from)));
+  REQUIRE(exec(db.get(), fmt::format(R"sql(
+    INSERT INTO meta VALUES ('schema_version', '{}'), ('agent_id', 'old-agent');
+    INSERT INTO series (series_id, identity) VALUES (1, x'0100000061010000006200000000');
+    INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
+                        event_count, value_sum, value_min, value_max, latest_value, latest_time_ms)
+    VALUES ('k', 1, 60, 60, 0, 3, 6, 1, 3, 3, 61000);)sql", version)));
+}
+
+}  // namespace
+
+TEST_CASE("a buffer of every earlier schema version migrates with its rows intact") {
+  for (int version = 1; version < kSchemaVersion; ++version) {
+    INFO("from version " << version);
+    std::string path = temp_path("buffer.db");
+    write_old_buffer(path, version);
+    std::unique_ptr<Store> store;
+    StoreOptions options;
+    options.path = path;
+    REQUIRE(Store::open(options, 61000, &store));
+    CHECK(store->agent_id() == "old-agent");
+    CHECK(store->outbox_rows() == 1);
+    store.reset();
+    SqliteDb db;
+    REQUIRE(open_database(path, false, &db));
+    Statement version_now;
+    REQUIRE(version_now.prepare(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'"));
+    Status status;
+    StatementUse use(version_now);
+    REQUIRE(version_now.step(&status));
+    CHECK(version_now.column_int(0) == kSchemaVersion);
+    std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+  }
+}
+
+TEST_CASE("a buffer from a newer build is refused, not misread") {
+  std::string path = temp_path("buffer.db");
+  write_old_buffer(path, kSchemaVersion);
+  {
+    SqliteDb db;
+    REQUIRE(open_database(path, false, &db));
+    REQUIRE(exec(db.get(), "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+  }
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  options.path = path;
+  Status status = Store::open(options, 0, &store);
+  REQUIRE_FALSE(status);
+  CHECK(status.message().find("newer than this build") != std::string::npos);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
