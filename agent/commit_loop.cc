@@ -9,11 +9,11 @@ namespace meterd {
 
 CommitLoop::CommitLoop(Store& store, std::chrono::milliseconds interval,
                        std::function<CommitBatch()> take_batch,
-                       std::function<void(uint64_t generation)> on_committed)
+                       std::function<void(uint64_t generation, bool durable)> on_settled)
     : store_(store),
       interval_(interval),
       take_batch_(std::move(take_batch)),
-      on_committed_(std::move(on_committed)) {
+      on_settled_(std::move(on_settled)) {
   outbox_rows_ = store_.outbox_rows();
 }
 
@@ -53,11 +53,27 @@ Status CommitLoop::commit_now(CommitBatch batch) {
   return commit_pending();
 }
 
+void CommitLoop::refuse_pending(const char* why) {
+  if (pending_.events > 0) {
+    events_refused_ += pending_.events;
+    spdlog::warn("{}: {} events refused ({} in all); acknowledged clients are told to retry",
+                 why, pending_.events, events_refused_.load());
+  }
+  if (pending_.generation != 0) on_settled_(pending_.generation, false);
+  pending_ = CommitBatch{};
+}
+
 Status CommitLoop::commit_pending() {
   CommitResult result;
   Status status = store_.commit(pending_, wall_clock_ms(), &result);
+  if (status && result.refused) {
+    refuse_pending("the buffer is at buffer.max_size");
+  } else if (!status && ++failed_commits_ >= kMaxFailedCommits) {
+    refuse_pending("commits keep failing");
+  }
   if (status) {
-    if (pending_.generation != 0) on_committed_(pending_.generation);
+    failed_commits_ = 0;
+    if (pending_.generation != 0) on_settled_(pending_.generation, true);
     if (result.dead_letters_evicted > 0) {
       dead_letters_evicted_ += result.dead_letters_evicted;
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",

@@ -1,8 +1,11 @@
 // CommitLoop: the store thread. Every `commit_interval` it takes the ingest thread's batch and
 // commits it (merge deltas, close due windows into the outbox, delete delivered rows).
 //
-// A failed commit (a full disk, say) loses nothing: the batch is kept in memory and merged with
-// the next one, and the commit is retried at the next interval.
+// A failed commit (a full disk, say) keeps the batch in memory, merged with the next one, and
+// retries at the next interval; after kMaxFailedCommits in a row the pending events are dropped
+// (counted, and refused to their acknowledged clients) so memory stays bounded while the disk is
+// full. A commit the store refused because the buffer is at its size limit refuses its events
+// the same way. The agent keeps forwarding in both cases.
 #pragma once
 
 #include <atomic>
@@ -19,11 +22,11 @@ namespace meterd {
 class CommitLoop {
  public:
   // `take_batch` is called on the store thread and must return the ingest thread's batch;
-  // `on_committed` is called there after each successful commit with the newest generation it
-  // held, so the acknowledged transports can answer their clients.
+  // `on_settled` is called there with the newest generation a commit held and whether its events
+  // are durable (false: refused), so the acknowledged transports can answer their clients.
   CommitLoop(Store& store, std::chrono::milliseconds interval,
              std::function<CommitBatch()> take_batch,
-             std::function<void(uint64_t generation)> on_committed);
+             std::function<void(uint64_t generation, bool durable)> on_settled);
   ~CommitLoop();
 
   void start();
@@ -37,15 +40,20 @@ class CommitLoop {
   int64_t outbox_rows() const { return outbox_rows_.load(); }
   int64_t commits() const { return commits_.load(); }
   int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
+  int64_t events_refused() const { return events_refused_.load(); }
+
+  static constexpr int kMaxFailedCommits = 5;
 
  private:
   void run();
   Status commit_pending();
+  void refuse_pending(const char* why);
 
   Store& store_;
   const std::chrono::milliseconds interval_;
   std::function<CommitBatch()> take_batch_;
-  std::function<void(uint64_t)> on_committed_;
+  std::function<void(uint64_t, bool)> on_settled_;
+  int failed_commits_ = 0;  // in a row
   CommitBatch pending_;  // store thread only
   std::thread thread_;
   std::mutex mutex_;
@@ -54,6 +62,7 @@ class CommitLoop {
   std::atomic<int64_t> outbox_rows_{0};
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> dead_letters_evicted_{0};
+  std::atomic<int64_t> events_refused_{0};
 };
 
 }  // namespace meterd

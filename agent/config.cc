@@ -181,9 +181,11 @@ void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
 }
 
 void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "buffer", {"path", "commit_interval", "dead_letter_limit", "dedup_window"})) {
+  if (!check_map(node, "buffer",
+                 {"path", "commit_interval", "dead_letter_limit", "dedup_window", "max_size"})) {
     return;
   }
+  size(node, "buffer", "max_size", &config->buffer.max_size_bytes);
   duration(node, "buffer", "dedup_window", &config->buffer.dedup_window_ms);
   if (node["path"]) scalar(node["path"], "buffer.path", &config->buffer.path);
   duration(node, "buffer", "commit_interval", &config->buffer.commit_interval_ms);

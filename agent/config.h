@@ -54,6 +54,7 @@ struct Config {
     int64_t commit_interval_ms = 200;
     int64_t dead_letter_limit = 10'000;
     int64_t dedup_window_ms = 24 * 3600 * 1000LL;
+    int64_t max_size_bytes = 1LL << 30;  // 1 GiB
   } buffer;
 
   struct Windows {

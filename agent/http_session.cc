@@ -149,8 +149,9 @@ void HttpSession::ingest(const Request& request) {
   sink_.accept(Payload{body, false, "http", wall_clock_ms(), /*acknowledged=*/true}, result.get());
   size_t invalid = result->errors.size();
   if (invalid == 0) {
-    return durability_.when_durable(result->generation, [self = shared_from_this()] {
-      self->respond(http::status::no_content);
+    return durability_.when_durable(result->generation, [self = shared_from_this()](bool durable) {
+      if (durable) return self->respond(http::status::no_content);
+      self->respond_buffer_full();
     });
   }
   std::string detail =
@@ -159,16 +160,28 @@ void HttpSession::ingest(const Request& request) {
   std::string answer = problem(400, "Bad Request", detail, result->errors);
   // The valid events of the body are acknowledged too: answer once they are durable.
   durability_.when_durable(result->generation,
-                           [self = shared_from_this(), answer = std::move(answer)]() mutable {
+                           [self = shared_from_this(), answer = std::move(answer)](bool durable) mutable {
+                             if (!durable) return self->respond_buffer_full();
                              self->respond(http::status::bad_request, std::move(answer),
                                            "application/problem+json");
                            });
+}
+
+void HttpSession::respond_buffer_full() {
+  response_retry_after_ = true;
+  respond(http::status::service_unavailable,
+          problem(503, "Service Unavailable",
+                  "the buffer is full (buffer.max_size); nothing of this request was stored, "
+                  "retry later", {}),
+          "application/problem+json");
 }
 
 void HttpSession::respond(http::status status, std::string body, std::string_view content_type) {
   response_ = Response(status, 11);
   response_.set(http::field::server, "meterd");
   if (!content_type.empty()) response_.set(http::field::content_type, std::string(content_type));
+  if (response_retry_after_) response_.set(http::field::retry_after, "5");
+  response_retry_after_ = false;
   response_.body() = std::move(body);
   response_.keep_alive(keep_alive_);
   response_.prepare_payload();

@@ -30,6 +30,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ingest(const Request& request);
   void respond(boost::beast::http::status status, std::string body = {},
                std::string_view content_type = {});
+  void respond_buffer_full();
   void close();
 
   boost::beast::tcp_stream stream_;
@@ -40,6 +41,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Durability& durability_;
   const HttpLimits limits_;
   bool keep_alive_ = false;
+  bool response_retry_after_ = false;
 };
 
 }  // namespace meterd

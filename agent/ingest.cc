@@ -93,7 +93,10 @@ void Ingest::on_event(const CloudEvent& event) {
     counted = true;
   }
   if (keyed) batch_.keyed.end_event();
-  if (counted) ++counters_.events_accepted;
+  if (counted) {
+    ++counters_.events_accepted;
+    ++batch_.events;
+  }
 }
 
 void Ingest::on_invalid(size_t, std::string_view field, std::string_view reason,

@@ -60,7 +60,8 @@ Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store
   }
   StoreOptions options{config.buffer.path,           config.agent_id,
                        config.windows.size_s,         config.windows.grace_ms,
-                       config.buffer.dead_letter_limit, config.buffer.dedup_window_ms};
+                       config.buffer.dead_letter_limit, config.buffer.dedup_window_ms,
+                       config.buffer.max_size_bytes};
   return Store::open(options, wall_clock_ms(), store);
 }
 
@@ -153,8 +154,10 @@ int run_agent(const Config& config) {
   CommitLoop commits(
       *store, std::chrono::milliseconds(config.buffer.commit_interval_ms),
       [&] { return take_batch_from(io, ingest); },
-      [&](uint64_t generation) {
-        asio::post(io, [&durability, generation] { durability.durable_through(generation); });
+      [&](uint64_t generation, bool durable) {
+        asio::post(io, [&durability, generation, durable] {
+          durability.settle_through(generation, durable);
+        });
       });
   // Keeps the ingest thread running after the listeners closed, for the last hand-overs.
   auto keep_running = asio::make_work_guard(io);

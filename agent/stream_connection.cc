@@ -76,9 +76,10 @@ void StreamConnection::handle_bytes(std::string_view bytes) {
   }
   if (pending_.empty() || pending_.back().first != generation_) {
     pending_.emplace_back(generation_, lines_);
-    durability_.when_durable(generation_, [self = shared_from_this(), generation = generation_] {
-      self->settle_through(generation);
-    });
+    durability_.when_durable(generation_,
+                             [self = shared_from_this(), generation = generation_](bool durable) {
+                               self->settle_through(generation, durable);
+                             });
   } else {
     pending_.back().second = lines_;
   }
@@ -101,15 +102,25 @@ void StreamConnection::handle_line(std::string_view line) {
   }
 }
 
-void StreamConnection::settle_through(uint64_t generation) {
+void StreamConnection::settle_through(uint64_t generation, bool durable) {
   uint64_t line = acked_;
   while (!pending_.empty() && pending_.front().first <= generation) {
     line = pending_.front().second;
     pending_.pop_front();
   }
-  if (line > acked_) {
-    acked_ = line;
-    send(fmt::format("ack {}\n", line));
+  if (line > acked_ && !refused_) {
+    if (durable) {
+      acked_ = line;
+      send(fmt::format("ack {}\n", line));
+    } else {
+      // Acks are cumulative, so nothing after a refused line can be acknowledged on this
+      // connection: say so, stop reading, and let the client resend from its last ack.
+      refused_ = true;
+      send(fmt::format("error {} buffer full: lines {}-{} were not stored; resend them\n", line,
+                       acked_ + 1, line));
+      stop_reading();
+      pending_.clear();
+    }
   }
   close_when_settled();
 }

@@ -26,7 +26,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   void read_more();
   void handle_bytes(std::string_view bytes);
   void handle_line(std::string_view line);
-  void settle_through(uint64_t generation);
+  void settle_through(uint64_t generation, bool durable);
   void send(std::string text);
   void write_next();
   void close_when_settled();
@@ -39,6 +39,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::string partial_line_;
   bool discarding_ = false;    // inside a line that is too long, until its newline
   bool reading_ = true;
+  bool refused_ = false;       // the buffer refused some lines; no more acks here
   uint64_t lines_ = 0;         // lines received so far (1-based numbering)
   uint64_t acked_ = 0;         // lines acknowledged so far
   uint64_t generation_ = 0;    // the ingest batch the last line went into

@@ -27,11 +27,14 @@ std::string host_name() {
 void CommitBatch::merge_from(CommitBatch&& later) {
   if (empty()) {
     uint64_t newest = std::max(generation, later.generation);
+    int64_t total = events + later.events;
     *this = std::move(later);
     generation = newest;
+    events = total;
     return;
   }
   generation = std::max(generation, later.generation);
+  events += later.events;
   deltas.merge_from(later.deltas);
   keyed.append(later.keyed);
   for (auto& letter : later.dead_letters) dead_letters.push_back(std::move(letter));
@@ -46,6 +49,15 @@ Status Store::open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<
     return s;
   }
   if (Status s = apply_schema(store->db_.get()); !s) return s;
+  if (options.max_size_bytes > 0) {
+    // The hard stop: 25% above the soft limit, for the closing and bookkeeping of a full buffer.
+    int64_t hard_pages = options.max_size_bytes * 5 / 4 / 4096 + 64;
+    if (Status s = exec(store->db_.get(),
+                        fmt::format("PRAGMA max_page_count = {}", hard_pages));
+        !s) {
+      return s;
+    }
+  }
   if (Status s = store->prepare_statements(); !s) return s;
   if (Status s = store->load_meta(now_ms); !s) return s;
   *out = std::move(store);
@@ -95,6 +107,14 @@ Status Store::prepare_statements() {
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");
+  prepare(page_count_, "PRAGMA page_count");
+  prepare(freelist_count_, "PRAGMA freelist_count");
+  if (s) {
+    Statement page_size;
+    s = page_size.prepare(db, "PRAGMA page_size");
+    StatementUse use(page_size);
+    if (s && page_size.step(&s)) page_size_ = page_size.column_int(0);
+  }
   return s;
 }
 
@@ -171,11 +191,15 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     ++commit_seq_;
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
     int64_t now = clock_high_water_ms_;
-    Status s = merge_deltas(batch.deltas, now, result);
-    WindowTable admitted;
-    if (s) s = admit_keyed(batch.keyed, now, &admitted, result);
-    if (s) s = merge_deltas(admitted, now, result);
-    if (s) s = add_dead_letters(batch.dead_letters, result);
+    Status s;
+    result->refused = options_.max_size_bytes > 0 && used_bytes() >= options_.max_size_bytes;
+    if (!result->refused) {
+      s = merge_deltas(batch.deltas, now, result);
+      WindowTable admitted;
+      if (s) s = admit_keyed(batch.keyed, now, &admitted, result);
+      if (s) s = merge_deltas(admitted, now, result);
+      if (s) s = add_dead_letters(batch.dead_letters, result);
+    }
     if (s) s = close_due(now, result);
     if (s) s = delete_delivered(delivered, result);
     if (s) s = save_meta();
@@ -342,6 +366,20 @@ Status Store::delete_delivered(const std::vector<int64_t>& seqs, CommitResult* r
     result->rows_deleted += sqlite3_changes(db_.get());
   }
   return Status::ok();
+}
+
+int64_t Store::used_bytes() {
+  Status status;
+  int64_t pages = 0, free_pages = 0;
+  {
+    StatementUse use(page_count_);
+    if (page_count_.step(&status)) pages = page_count_.column_int(0);
+  }
+  {
+    StatementUse use(freelist_count_);
+    if (freelist_count_.step(&status)) free_pages = freelist_count_.column_int(0);
+  }
+  return (pages - free_pages) * page_size_;
 }
 
 int64_t Store::outbox_rows() {

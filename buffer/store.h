@@ -11,6 +11,11 @@
 // late partial whose revision is the current commit's sequence number (unique per buffer), and
 // which closes `grace` later. Closing moves a row into the outbox with its idempotency key, in the
 // same transaction. See FORMAT.md.
+//
+// Size limit: when the live pages pass `max_size_bytes`, a commit refuses the batch's new events
+// (CommitResult::refused) but still closes windows and deletes delivered rows, so the agent keeps
+// forwarding and accepts again as soon as delivery frees space. SQLite's max_page_count is set a
+// little above the limit as a hard stop, so the file never outgrows it even by a large batch.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +40,7 @@ struct StoreOptions {
   int64_t grace_ms = 10'000;
   int64_t dead_letter_limit = 10'000;
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
+  int64_t max_size_bytes = 0;  // 0: unlimited
 };
 
 struct DeadLetter {
@@ -50,6 +56,7 @@ struct CommitBatch {
   KeyedEvents keyed;                     // acknowledged transports, deduplicated by the store
   std::vector<DeadLetter> dead_letters;
   uint64_t generation = 0;               // the ingest thread's batch number (the last merged)
+  int64_t events = 0;                    // events that matched a meter, for counting refusals
 
   bool empty() const { return deltas.empty() && keyed.empty() && dead_letters.empty(); }
   void merge_from(CommitBatch&& later);
@@ -61,6 +68,7 @@ struct CommitResult {
   int64_t rows_deleted = 0;
   int64_t dead_letters_evicted = 0;
   int64_t duplicates_dropped = 0;
+  bool refused = false;  // the buffer was full: the batch's events were not stored
 };
 
 class Store {
@@ -85,6 +93,9 @@ class Store {
 
   // Any thread: rows the broker confirmed; deleted at the next commit.
   void mark_delivered(const std::vector<int64_t>& seqs);
+
+  // Store thread: bytes the buffer's live pages take (free pages excluded).
+  int64_t used_bytes();
 
   // Store thread: current row counts, for logs and drain decisions.
   int64_t outbox_rows();
@@ -114,7 +125,8 @@ class Store {
 
   Statement find_series_, insert_series_, upsert_window_, select_due_, insert_outbox_,
       delete_due_, delete_outbox_, insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
-      count_outbox_, count_windows_;
+      count_outbox_, count_windows_, page_count_, freelist_count_;
+  int64_t page_size_ = 4096;
 
   std::mutex delivered_mutex_;
   std::vector<int64_t> delivered_;  // guarded by delivered_mutex_
