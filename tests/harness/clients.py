@@ -91,3 +91,55 @@ def http_post(port, body, content_type, path="/api/v1/events", timeout_s=30):
         return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+class ResilientStreamSender:
+    """A stream client that never gives up: sends `lines` in chunks and, whenever the connection
+    breaks (meterd killed, restarted, or refusing a full buffer), reconnects and resends every
+    line not yet acknowledged, as agent/PROTOCOL.md tells clients to. Runs in a thread."""
+
+    def __init__(self, path, lines, chunk=500, pause_s=0.02, deadline_s=300):
+        import threading
+        self.path, self.lines, self.chunk, self.pause_s = path, lines, chunk, pause_s
+        self.deadline_s = deadline_s
+        self.acked = 0
+        self.reconnects = 0
+        self.refusals = 0
+        self.failure = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def join(self, timeout_s):
+        self.thread.join(timeout_s)
+
+    def _run(self):
+        import time
+        deadline = time.monotonic() + self.deadline_s
+        try:
+            while self.acked < len(self.lines) and time.monotonic() < deadline:
+                try:
+                    client = StreamClient(self.path, timeout_s=10)
+                except OSError:
+                    time.sleep(0.1)  # meterd is not listening (yet)
+                    continue
+                base = self.acked
+                try:
+                    for start in range(base, len(self.lines), self.chunk):
+                        chunk = self.lines[start:start + self.chunk]
+                        client.send_lines(chunk)
+                        client.read_until_acked(start - base + len(chunk))
+                        self.acked = base + client.acked
+                        time.sleep(self.pause_s)
+                except (OSError, ConnectionError):
+                    self.acked = base + client.acked
+                    self.reconnects += 1
+                    if any("buffer full" in reason for _, reason in client.errors):
+                        self.refusals += 1
+                        time.sleep(0.5)
+                finally:
+                    client.close()
+        except Exception as e:  # reported by the test
+            self.failure = e

@@ -257,3 +257,30 @@ def send_paced(meterd, datagrams, per_second=20_000):
             ahead = (i + 1) / per_second - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(ahead)
+
+
+def totals_of_lines(lines, meters=DEFAULT_METERS):
+    """The reference totals of the given event lines (JSON text) under DEFAULT_METERS."""
+    assert meters is DEFAULT_METERS
+    totals = collections.defaultdict(lambda: [0, 0])
+    for line in lines:
+        event = json.loads(line)
+        data = event["data"]
+        groups = (("model", data["model"]), ("region", data["region"]))
+        t = totals[("tokens_total", event["subject"], groups)]
+        t[0] += 1
+        t[1] += data["tokens"]
+        t = totals[("prompts", event["subject"], ())]
+        t[0] += 1
+        t[1] += 1
+    return dict(totals)
+
+
+def clickhouse_totals(clickhouse, usage_sql):
+    """usage_per_subject.sql rows → (meter, subject, groups) -> [events, usage]."""
+    out = {}
+    for line in clickhouse.query_file(usage_sql).splitlines():
+        meter, subject, groups, events, usage = line.split("\t")
+        pairs = tuple(tuple(g.split("=", 1)) for g in groups.split(",")) if groups else ()
+        out[(meter, subject, pairs)] = [int(events), float(usage)]
+    return out

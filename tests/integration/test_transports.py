@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -27,7 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
 
 from broker import MockBroker, dump_topic  # noqa: E402
-from clients import StreamClient, http_post, msgpack, send_unix_datagram  # noqa: E402
+from clients import (ResilientStreamSender, StreamClient, http_post, msgpack,  # noqa: E402
+                     send_unix_datagram)
 from meterd import Meterd, Workload, free_tcp_port, totals_of, unique_records  # noqa: E402
 
 BUILD_DIR = None
@@ -251,49 +251,19 @@ class TransportsTest(unittest.TestCase):
         work = Workload(seed=15, subjects=50)
         lines = [work.event() for _ in range(20000)]
         self.agent.start()
-        progress = {"acked": 0, "reconnects": 0}
-        failure = []
-
-        def client():
-            """Sends in chunks; on a broken connection reconnects and resends the unacked."""
-            try:
-                deadline = time.monotonic() + 120
-                while progress["acked"] < len(lines) and time.monotonic() < deadline:
-                    try:
-                        c = StreamClient(self.stream_path, timeout_s=10)
-                    except OSError:
-                        time.sleep(0.1)  # meterd is restarting
-                        continue
-                    base = progress["acked"]
-                    try:
-                        for start in range(base, len(lines), 500):
-                            chunk = lines[start:start + 500]
-                            c.send_lines(chunk)
-                            c.read_until_acked(start - base + len(chunk))
-                            progress["acked"] = base + c.acked
-                            time.sleep(0.02)
-                    except (OSError, ConnectionError):
-                        progress["acked"] = base + c.acked
-                        progress["reconnects"] += 1
-                    finally:
-                        c.close()
-            except Exception as e:  # reported by the main thread
-                failure.append(e)
-
-        thread = threading.Thread(target=client)
-        thread.start()
+        sender = ResilientStreamSender(self.stream_path, lines).start()
         for how in ("kill", "term"):
-            while progress["acked"] < (5000 if how == "kill" else 12000) and thread.is_alive():
+            while sender.acked < (5000 if how == "kill" else 12000) and sender.thread.is_alive():
                 time.sleep(0.05)
             if how == "kill":
                 self.agent.kill()
             else:
                 self.assertEqual(self.agent.stop(), 0, "\n".join(self.agent.log))
             self.agent.start()
-        thread.join(180)
-        self.assertEqual(failure, [])
-        self.assertEqual(progress["acked"], len(lines))
-        self.assertGreaterEqual(progress["reconnects"], 1)
+        sender.join(180)
+        self.assertIsNone(sender.failure)
+        self.assertEqual(sender.acked, len(lines))
+        self.assertGreaterEqual(sender.reconnects, 1)
         self.assertEqual(self.agent.stop(), 0, "\n".join(self.agent.log))
         self.assertEqual(self.totals(), dict(work.totals))
 
