@@ -74,6 +74,10 @@ Status CommitLoop::commit_pending() {
   if (status) {
     failed_commits_ = 0;
     if (pending_.generation != 0) on_settled_(pending_.generation, true);
+    if (result.rows_coarsened > 0) {
+      spdlog::warn("outbox over buffer.coarsen_at: {} unsent partials merged into coarser windows",
+                   result.rows_coarsened);
+    }
     if (result.dead_letters_evicted > 0) {
       dead_letters_evicted_ += result.dead_letters_evicted;
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",

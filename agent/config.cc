@@ -71,6 +71,18 @@ class ConfigReader {
     }
   }
 
+  // A non-negative whole number (of rows, records, ...).
+  void count(const YAML::Node& parent, const std::string& prefix, const char* key, int64_t* out) {
+    YAML::Node node = parent[key];
+    if (!node.IsDefined()) return;
+    try {
+      *out = node.as<int64_t>();
+      if (*out < 0) error(node, join(prefix, key), "must not be negative");
+    } catch (const YAML::Exception&) {
+      error(node, join(prefix, key), "expected a whole number");
+    }
+  }
+
   // A byte count: a plain number or one with a KiB/MiB/GiB suffix.
   void size(const YAML::Node& parent, const std::string& prefix, const char* key, int64_t* bytes) {
     YAML::Node node = parent[key];
@@ -182,20 +194,16 @@ void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
 
 void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
   if (!check_map(node, "buffer",
-                 {"path", "commit_interval", "dead_letter_limit", "dedup_window", "max_size"})) {
+                 {"path", "commit_interval", "dead_letter_limit", "dedup_window", "max_size",
+                  "coarsen_at"})) {
     return;
   }
+  count(node, "buffer", "coarsen_at", &config->buffer.coarsen_at_rows);
   size(node, "buffer", "max_size", &config->buffer.max_size_bytes);
   duration(node, "buffer", "dedup_window", &config->buffer.dedup_window_ms);
   if (node["path"]) scalar(node["path"], "buffer.path", &config->buffer.path);
   duration(node, "buffer", "commit_interval", &config->buffer.commit_interval_ms);
-  if (YAML::Node limit = node["dead_letter_limit"]) {
-    try {
-      config->buffer.dead_letter_limit = limit.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      error(limit, "buffer.dead_letter_limit", "expected a number of rows");
-    }
-  }
+  count(node, "buffer", "dead_letter_limit", &config->buffer.dead_letter_limit);
 }
 
 void ConfigReader::read_windows(const YAML::Node& node, Config* config) {
@@ -214,7 +222,9 @@ void ConfigReader::read_windows(const YAML::Node& node, Config* config) {
 }
 
 void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "kafka", {"brokers", "topic", "properties"})) return;
+  if (!check_map(node, "kafka", {"brokers", "topic", "properties", "max_in_flight"})) return;
+  count(node, "kafka", "max_in_flight", &config->kafka.max_in_flight);
+  if (config->kafka.max_in_flight <= 0) error(node, "kafka.max_in_flight", "must be positive");
   if (node["brokers"]) scalar(node["brokers"], "kafka.brokers", &config->kafka.brokers);
   if (config->kafka.brokers.empty()) error(node, "kafka.brokers", "required");
   if (node["topic"]) scalar(node["topic"], "kafka.topic", &config->kafka.topic);

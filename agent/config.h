@@ -55,6 +55,7 @@ struct Config {
     int64_t dead_letter_limit = 10'000;
     int64_t dedup_window_ms = 24 * 3600 * 1000LL;
     int64_t max_size_bytes = 1LL << 30;  // 1 GiB
+    int64_t coarsen_at_rows = 1'000'000;  // outbox rows; 0: never coarsen
   } buffer;
 
   struct Windows {
@@ -68,6 +69,7 @@ struct Config {
     std::string brokers;
     std::string topic = "meter-windows";
     std::map<std::string, std::string> properties;
+    int64_t max_in_flight = 50'000;  // records handed to librdkafka and not yet confirmed
   } kafka;
 
   int64_t shutdown_timeout_ms = 10'000;

@@ -61,7 +61,7 @@ Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store
   StoreOptions options{config.buffer.path,           config.agent_id,
                        config.windows.size_s,         config.windows.grace_ms,
                        config.buffer.dead_letter_limit, config.buffer.dedup_window_ms,
-                       config.buffer.max_size_bytes};
+                       config.buffer.max_size_bytes,  config.buffer.coarsen_at_rows};
   return Store::open(options, wall_clock_ms(), store);
 }
 
@@ -70,6 +70,7 @@ Status start_uplink(const Config& config, Store& store, std::unique_ptr<KafkaFor
   options.brokers = config.kafka.brokers;
   options.topic = config.kafka.topic;
   options.properties = config.kafka.properties;
+  options.max_in_flight = static_cast<int>(config.kafka.max_in_flight);
   if (Status s = KafkaForwarder::create(options, store.agent_id(), store.path(), store, out); !s) {
     return s;
   }

@@ -8,5 +8,6 @@ set(METERD_BUFFER_SOURCES
   buffer/series_identity.cc
   buffer/sqlite_handle.cc
   buffer/store.cc
+  buffer/store_coarsen.cc
   buffer/window_table.cc
 )

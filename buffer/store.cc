@@ -202,6 +202,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     }
     if (s) s = close_due(now, result);
     if (s) s = delete_delivered(delivered, result);
+    if (s) s = coarsen_outbox(result);
     if (s) s = save_meta();
     return s;
   });

@@ -12,6 +12,11 @@
 // which closes `grace` later. Closing moves a row into the outbox with its idempotency key, in the
 // same transaction. See FORMAT.md.
 //
+// Coarsening: when the outbox holds more than `coarsen_at_rows` (a long broker outage), rows the
+// uplink has not read yet are merged, per series, into hourly windows carrying their window size
+// (see FORMAT.md): the outbox grows by at most one row per series and hour of outage, and
+// hourly and daily totals stay exact.
+//
 // Size limit: when the live pages pass `max_size_bytes`, a commit refuses the batch's new events
 // (CommitResult::refused) but still closes windows and deletes delivered rows, so the agent keeps
 // forwarding and accepts again as soon as delivery frees space. SQLite's max_page_count is set a
@@ -41,6 +46,7 @@ struct StoreOptions {
   int64_t dead_letter_limit = 10'000;
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
   int64_t max_size_bytes = 0;  // 0: unlimited
+  int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
 };
 
 struct DeadLetter {
@@ -69,6 +75,7 @@ struct CommitResult {
   int64_t dead_letters_evicted = 0;
   int64_t duplicates_dropped = 0;
   bool refused = false;  // the buffer was full: the batch's events were not stored
+  int64_t rows_coarsened = 0;  // outbox rows merged into coarser windows
 };
 
 class Store {
@@ -94,6 +101,11 @@ class Store {
   // Any thread: rows the broker confirmed; deleted at the next commit.
   void mark_delivered(const std::vector<int64_t>& seqs);
 
+  // Uplink thread: runs `read` (which reads outbox rows and returns the highest seq it read)
+  // while no coarsening can run, and records that every row up to that seq may now be in
+  // flight: coarsening never merges such a row, since the broker may still confirm it.
+  void claim_outbox_rows(const std::function<int64_t()>& read);
+
   // Store thread: bytes the buffer's live pages take (free pages excluded).
   int64_t used_bytes();
 
@@ -113,6 +125,8 @@ class Store {
   Status close_due(int64_t until_ms, CommitResult* result);
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
+  Status coarsen_outbox(CommitResult* result);
+  Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
   Status in_transaction(const std::function<Status()>& body);
 
   StoreOptions options_;
@@ -127,6 +141,10 @@ class Store {
       delete_due_, delete_outbox_, insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
       count_outbox_, count_windows_, page_count_, freelist_count_;
   int64_t page_size_ = 4096;
+
+  // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
+  std::mutex claim_mutex_;
+  int64_t claimed_through_ = 0;  // guarded by claim_mutex_
 
   std::mutex delivered_mutex_;
   std::vector<int64_t> delivered_;  // guarded by delivered_mutex_

@@ -105,7 +105,13 @@ void KafkaForwarder::produce_new_rows() {
   while (!stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight) {
     std::vector<OutboxRow> rows;
     int room = options_.max_in_flight - static_cast<int>(in_flight_.size());
-    if (Status s = reader_->read_after(cursor_, std::min(room, options_.read_batch), &rows); !s) {
+    Status s;
+    // Reading claims the rows: from here on they may be in flight, and coarsening leaves them be.
+    store_.claim_outbox_rows([&] {
+      s = reader_->read_after(cursor_, std::min(room, options_.read_batch), &rows);
+      return rows.empty() ? cursor_ : rows.back().seq;
+    });
+    if (!s) {
       spdlog::error("uplink: reading the outbox: {}", s.message());
       return;
     }

@@ -121,6 +121,42 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.topic_totals(), dict(work.totals))
         print(f"\noutage: {backlog} rows waited two minutes, then drained", file=sys.stderr)
 
+    def test_long_outage_coarsens_the_backlog_into_hours_within_bounds_and_stays_exact(self):
+        # Events over three past hours, many subjects: thousands of minute partials.
+        work = Workload(seed=27, subjects=40, span_ms=3 * 3600_000,
+                        start_ms=int(time.time() * 1000) - 3 * 3600_000 - 120_000)
+        self.agent.config["buffer"]["coarsen_at"] = 500
+        self.agent.config["kafka"]["max_in_flight"] = 50
+        self.agent.config["windows"]["max_lateness"] = "1d"
+        self.agent.start()
+        self.broker.down()
+        send_paced(self.agent, work.datagrams(20000, 20), per_second=500)
+        time.sleep(2)  # closed and coarsened
+        _, _, backlog = self.agent.buffered()
+        # At most one row per series (280) and hour (4) plus what is in flight, not one a minute.
+        self.assertLessEqual(backlog, 280 * 4 + 50)
+        self.assertTrue(any("merged into coarser windows" in l for l in self.agent.log))
+        self.broker.up()
+        wait_for(lambda: self.agent.buffered()[2] == 0, 120, "the backlog to drain")
+        self.assertEqual(self.agent.stop(), 0, "\n".join(self.agent.log))
+        records = unique_records(dump_topic(BUILD_DIR, self.broker.bootstrap, TOPIC))
+        self.assertEqual(totals_of(records), dict(work.totals))
+        self.assertTrue(any(r["window_size_s"] == 3600 for r in records))
+        # Hourly totals stay exact: every record lies inside one hour.
+        hourly = {}
+        for r in records:
+            key = (r["meter"], r["subject"], r["window_start"] // 3600)
+            hourly[key] = hourly.get(key, 0) + r["event_count"]
+            self.assertEqual(r["window_start"] // 3600,
+                             (r["window_start"] + r["window_size_s"] - 1) // 3600)
+        expected = {}
+        for (meter, subject, _, start), w in work.windows.items():
+            key = (meter, subject, start // 3600)
+            expected[key] = expected.get(key, 0) + w[0]
+        self.assertEqual(hourly, expected)
+        print(f"\ncoarsening: backlog held at {backlog} rows; {len(records)} records sent",
+              file=sys.stderr)
+
     def test_injected_produce_errors_and_duplicated_produces_are_exact_after_final(self):
         work = Workload(seed=23, subjects=200)
         self.agent.config["kafka"]["properties"].update(

@@ -225,3 +225,51 @@ TEST_CASE("dedup keys expire after the dedup window") {
   REQUIRE(store->commit(batch, kOnTime + 3000, &result));
   CHECK(result.duplicates_dropped == 0);
 }
+
+TEST_CASE("a large outbox is coarsened into hourly windows; rows the uplink read are left alone") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.coarsen_at_rows = 20;
+  std::unique_ptr<Store> store;
+  const int64_t hour = 1672531200;  // 2023-01-01T00:00:00Z
+  const int64_t now = (hour + 3 * 3600) * 1000;
+  REQUIRE(Store::open(options, now, &store));
+  CommitBatch batch;
+  double sum = 0;
+  for (int minute = 0; minute < 120; ++minute) {  // two hours of minute windows
+    batch.deltas.add(kSeries, hour + minute * 60, minute, (hour + minute * 60) * 1000);
+    sum += minute;
+  }
+  CommitResult result;
+  store->claim_outbox_rows([] { return int64_t{0}; });
+  REQUIRE(store->commit(batch, now, &result));
+  REQUIRE(store->commit({}, now + 20'000, &result));  // closes all 120 into the outbox
+  CHECK(result.windows_closed == 120);
+  CHECK(result.rows_coarsened == 120);
+  auto rows = outbox(options);
+  REQUIRE(rows.size() == 2);
+  for (const auto& row : rows) {
+    CHECK(row.window_size_s == 3600);
+    CHECK(row.values.event_count == 60);
+    CHECK(row.revision > 0);
+  }
+  CHECK(rows[0].values.value_sum + rows[1].values.value_sum == sum);
+  CHECK(rows[1].values.latest_value == 119);
+  CHECK(rows[0].values.value_min == 0);
+  CHECK(rows[0].idempotency_key != rows[1].idempotency_key);
+
+  // Rows the uplink has read (claimed) may be in flight: they are never merged.
+  store->claim_outbox_rows([&] { return rows[1].seq; });
+  CommitBatch more;
+  for (int minute = 0; minute < 30; ++minute) {
+    more.deltas.add(kSeries, hour + minute * 60, 1, (hour + minute * 60) * 1000);
+  }
+  REQUIRE(store->commit(more, now + 30'000, &result));
+  REQUIRE(store->commit({}, now + 50'000, &result));
+  auto after = outbox(options);
+  REQUIRE(after.size() == 3);
+  CHECK(after[0].seq == rows[0].seq);
+  CHECK(after[1].seq == rows[1].seq);
+  CHECK(after[2].window_size_s == 3600);
+  CHECK(after[2].values.event_count == 30);
+}

@@ -1,0 +1,108 @@
+// Outbox coarsening: merging the partials of a long outage into hourly windows, so a days-long
+// outage fits in a bounded buffer: at most one row per series and hour instead of one per minute
+// (see store.h and FORMAT.md). Hours are the coarsest level on purpose: hourly and daily totals
+// stay exact; only minute resolution is given up for the outage.
+//
+// Only rows the uplink has not read are merged (seq > claimed_through_, checked under the claim
+// mutex held for the whole merge): a row already handed to librdkafka may still be confirmed, and
+// merging it as well would count it twice. Each merged row is a new partial with a fresh revision
+// (a new commit sequence number), so its key collides with no earlier partial.
+#include <fmt/format.h>
+
+#include "buffer/idempotency_key.h"
+#include "buffer/store.h"
+
+namespace meterd {
+namespace {
+
+constexpr int64_t kCoarseSize = 3600;
+
+}  // namespace
+
+void Store::claim_outbox_rows(const std::function<int64_t()>& read) {
+  std::lock_guard lock(claim_mutex_);
+  claimed_through_ = std::max(claimed_through_, read());
+}
+
+Status Store::coarsen_outbox(CommitResult* result) {
+  if (options_.coarsen_at_rows <= 0 || outbox_rows() <= options_.coarsen_at_rows) {
+    return Status::ok();
+  }
+  std::lock_guard lock(claim_mutex_);
+  return coarsen_to(kCoarseSize, claimed_through_, result);
+}
+
+Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result) {
+  // Unread rows of this size or finer (earlier merges of this size merge again), grouped by
+  // series and coarse window, each group in seq order so
+  // Accumulator::merge sees later partials last (LATEST's ties go to the later arrival).
+  Statement rows;
+  Status s = rows.prepare(db_.get(), R"sql(
+    SELECT o.series_id, s.identity, o.window_start - o.window_start % ?1 AS coarse_start,
+           o.event_count, o.value_sum, o.value_min, o.value_max, o.latest_value,
+           o.latest_time_ms, o.seq
+    FROM outbox o JOIN series s USING (series_id)
+    WHERE o.seq > ?2 AND o.window_size_s <= ?1
+    ORDER BY o.series_id, coarse_start, o.seq)sql");
+  Statement remove;
+  if (s) s = remove.prepare(db_.get(), "DELETE FROM outbox WHERE seq = ?1");
+  if (!s) return s;
+
+  struct Group {
+    int64_t series_id = -1;
+    std::string identity;
+    int64_t start = 0;
+    Accumulator values;
+    std::vector<int64_t> seqs;
+  };
+  std::vector<Group> groups;
+  {
+    StatementUse use(rows);
+    rows.bind(1, size_s);
+    rows.bind(2, claimed_through);
+    while (rows.step(&s)) {
+      int64_t series_id = rows.column_int(0), start = rows.column_int(2);
+      if (groups.empty() || groups.back().series_id != series_id || groups.back().start != start) {
+        groups.push_back(Group{series_id, std::string(rows.column_text(1)), start, {}, {}});
+      }
+      Accumulator partial;
+      partial.event_count = rows.column_int(3);
+      partial.value_sum = rows.column_double(4);
+      partial.value_min = rows.column_double(5);
+      partial.value_max = rows.column_double(6);
+      partial.latest_value = rows.column_double(7);
+      partial.latest_time_ms = rows.column_int(8);
+      groups.back().values.merge(partial);
+      groups.back().seqs.push_back(rows.column_int(9));
+    }
+  }
+  if (!s) return s;
+
+  int64_t revision = 0;
+  for (const Group& group : groups) {
+    if (group.seqs.size() < 2) continue;  // nothing to gain
+    if (revision == 0) revision = ++commit_seq_;  // fresh: no earlier partial has it
+    for (int64_t seq : group.seqs) {
+      StatementUse use(remove);
+      remove.bind(1, seq);
+      if (Status r = remove.run(); !r) return r;
+    }
+    StatementUse insert(insert_outbox_);
+    insert_outbox_.bind_text(1, idempotency_key(agent_id_, group.identity, group.start, revision));
+    insert_outbox_.bind(2, group.series_id);
+    insert_outbox_.bind(3, group.start);
+    insert_outbox_.bind(4, size_s);
+    insert_outbox_.bind(5, revision);
+    insert_outbox_.bind(6, group.values.event_count);
+    insert_outbox_.bind(7, group.values.value_sum);
+    insert_outbox_.bind(8, group.values.value_min);
+    insert_outbox_.bind(9, group.values.value_max);
+    insert_outbox_.bind(10, group.values.latest_value);
+    insert_outbox_.bind(11, group.values.latest_time_ms);
+    if (Status r = insert_outbox_.run(); !r) return r;
+    result->rows_coarsened += static_cast<int64_t>(group.seqs.size());
+  }
+  return Status::ok();
+}
+
+}  // namespace meterd
