@@ -16,7 +16,9 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 }  // namespace
 
 Ingest::Ingest(const Config& config, const MeterSet& meters)
-    : windows_(config.windows), meters_(meters) {}
+    : windows_(config.windows),
+      meters_(meters),
+      limiter_(config.windows.size_s, config.windows.grace_ms) {}
 
 void Ingest::accept(std::string_view payload, bool padded, std::string_view listener,
                     int64_t received_ms) {
@@ -46,18 +48,36 @@ void Ingest::on_event(const CloudEvent& event) {
   int64_t window_start =
       floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
   bool counted = false;
-  for (const Meter* meter : meters) {
-    double value = 0;
-    if (!meter->value(event, &value, &reason_scratch_)) {
-      reject(fmt::format("meter {}: {}", meter->slug(), reason_scratch_),
-             simdjson::minify(event.element));
-      continue;
-    }
-    meter->identity(event, &identity_scratch_);
-    batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
-    counted = true;
-  }
+  for (const Meter* meter : meters) counted |= add_to_meter(*meter, event, window_start);
   if (counted) ++counters_.events_accepted;
+}
+
+bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, int64_t window_start) {
+  double value = 0;
+  bool valid = meter.counts_distinct()
+                   ? meter.distinct_value(event, &distinct_scratch_, &reason_scratch_)
+                   : meter.value(event, &value, &reason_scratch_);
+  if (!valid) {
+    reject(fmt::format("meter {}: {}", meter.slug(), reason_scratch_),
+           simdjson::minify(event.element));
+    return false;
+  }
+  meter.identity(event, &identity_scratch_);
+  int64_t limit = meter.cardinality_limit() > 0 ? meter.cardinality_limit()
+                                                : windows_.max_series_per_meter;
+  if (!limiter_.admit(identity_scratch_, window_start, limit, received_ms_)) {
+    ++counters_.events_over_cardinality;
+    reject(fmt::format("meter {}: cardinality_limit: window {} already holds {} series",
+                       meter.slug(), window_start, limit),
+           simdjson::minify(event.element));
+    return false;
+  }
+  if (meter.counts_distinct()) {
+    batch_.deltas.add_distinct(identity_scratch_, window_start, distinct_scratch_, event.time_ms);
+  } else {
+    batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
+  }
+  return true;
 }
 
 void Ingest::on_invalid(size_t index, std::string_view field, std::string_view reason,

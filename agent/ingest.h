@@ -14,6 +14,7 @@
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
 #include "agent/meter_set.h"
+#include "agent/series_limiter.h"
 #include "buffer/store.h"
 
 namespace meterd {
@@ -22,6 +23,8 @@ struct IngestCounters {
   std::atomic<int64_t> events_accepted{0};   // matched at least one meter
   std::atomic<int64_t> events_unmatched{0};  // valid, but no meter has their type
   std::atomic<int64_t> events_rejected{0};   // became dead letters
+  std::atomic<int64_t> events_over_cardinality{0};  // of those: a meter's series limit (also
+                                                    // counted once per meter refusing them)
 };
 
 // The seam every transport feeds: one received payload (datagram, body, line).
@@ -45,16 +48,25 @@ class Ingest : public PayloadSink, private EventSink {
 
   const IngestCounters& counters() const { return counters_; }
 
+  // Before the listeners start: counts a series the buffer already holds an open window of, so
+  // the cardinality bound survives a restart.
+  void seed_series(std::string_view series_identity, int64_t window_start, int64_t now_ms) {
+    limiter_.seed(series_identity, window_start, now_ms);
+  }
+
  private:
   void on_event(const CloudEvent& event) override;
   void on_invalid(size_t index, std::string_view field, std::string_view reason,
                   std::string_view raw) override;
   void reject(std::string reason, std::string_view raw);
+  // Accumulates `event` for one meter; false (and a dead letter) when the meter refuses it.
+  bool add_to_meter(const Meter& meter, const CloudEvent& event, int64_t window_start);
 
   const Config::Windows windows_;
   const MeterSet& meters_;
   CloudEventDecoder decoder_;
   CommitBatch batch_;
+  SeriesLimiter limiter_;
   IngestCounters counters_;
 
   // Context of the payload being accepted.
@@ -62,6 +74,7 @@ class Ingest : public PayloadSink, private EventSink {
   int64_t received_ms_ = 0;
   std::string identity_scratch_;
   std::string reason_scratch_;
+  std::string distinct_scratch_;
 };
 
 }  // namespace meterd

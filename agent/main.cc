@@ -47,6 +47,7 @@ Status open_buffer(const Config& config, std::unique_ptr<Store>* store) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   StoreOptions options{config.buffer.path, config.agent_id, config.windows.size_s,
                        config.windows.grace_ms, config.buffer.dead_letter_limit};
+  options.partials_every_ms = config.windows.partials_every_ms;
   return Store::open(options, wall_clock_ms(), store);
 }
 
@@ -75,6 +76,14 @@ Status start_listeners(const Config& config, asio::io_context& io, Ingest& inges
                  (*udp)->port());
   }
   return Status::ok();
+}
+
+// Before the listeners start: the cardinality bound counts the series already in open windows.
+Status seed_cardinality(Store& store, Ingest& ingest) {
+  int64_t now_ms = wall_clock_ms();
+  return store.for_each_open_series([&](std::string_view identity, int64_t window_start) {
+    ingest.seed_series(identity, window_start, now_ms);
+  });
 }
 
 // Runs on the store thread: fetches the ingest thread's batch through the io_context, so the
@@ -126,6 +135,10 @@ int run_agent(const Config& config) {
   asio::io_context io;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
+  if (Status s = seed_cardinality(*store, ingest); !s) {
+    spdlog::critical("cannot read the buffer's open windows: {}", s.message());
+    return 1;
+  }
   std::unique_ptr<UdpListener> udp;
   if (Status s = start_listeners(config, io, ingest, &udp); !s) {
     spdlog::critical("{}", s.message());
@@ -156,8 +169,10 @@ int run_agent(const Config& config) {
   drain(config, *store, commits, ingest);
   uplink->stop();
   commits.commit_now({});  // deletes the last confirmed rows
-  spdlog::info("meterd stopped: {} events accepted, {} rejected, {} unmatched",
+  spdlog::info("meterd stopped: {} events accepted, {} rejected ({} over a cardinality limit), "
+               "{} unmatched",
                ingest.counters().events_accepted.load(), ingest.counters().events_rejected.load(),
+               ingest.counters().events_over_cardinality.load(),
                ingest.counters().events_unmatched.load());
   return 0;
 }

@@ -6,5 +6,6 @@ set(METERD_AGENT_SOURCES
   agent/json_path.cc
   agent/meter_set.cc
   agent/rfc3339.cc
+  agent/series_limiter.cc
   agent/udp_listener.cc
 )

@@ -1,7 +1,8 @@
 // Creates the buffer's tables (see FORMAT.md for what each row means and when it moves).
 //
 // The version lives in `meta.schema_version`; a file written by a newer build is refused rather
-// than misread, and later versions add their migrations here, one step per version.
+// than misread, and later versions add their migrations here, one step per version: a new file
+// is created at version 1 and then migrated like an old one, so both take the same path.
 #include "buffer/schema.h"
 
 #include <fmt/format.h>
@@ -62,6 +63,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 )sql";
 
+// Version 2: UNIQUE_COUNT. Distinct values of open windows, one row each (merging a delta is an
+// INSERT OR IGNORE), and the closed partial's values as a JSON array of strings in the outbox.
+constexpr const char* kMigrateToV2 = R"sql(
+CREATE TABLE IF NOT EXISTS open_distinct (
+  series_id      INTEGER NOT NULL,
+  window_start   INTEGER NOT NULL,
+  window_size_s  INTEGER NOT NULL,
+  value          TEXT NOT NULL,
+  PRIMARY KEY (series_id, window_start, window_size_s, value)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
+)sql";
+
+// kMigrations[v] takes a file from version v to v + 1.
+constexpr const char* kMigrations[kSchemaVersion] = {nullptr, kMigrateToV2};
+
 }  // namespace
 
 Status apply_schema(sqlite3* db) {
@@ -69,21 +86,24 @@ Status apply_schema(sqlite3* db) {
   Status status = exec(db, kCreateV1);
   Statement version;
   if (status) status = version.prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+  int found = 1;  // no version row: the file was created just now, at version 1
   if (status) {
     StatementUse use(version);
-    if (version.step(&status)) {
-      int found = static_cast<int>(version.column_int(0));
-      if (found > kSchemaVersion) {
-        status = Status::error(fmt::format(
-            "buffer schema version {} is newer than this build understands ({})", found,
-            kSchemaVersion));
-      }
-    } else if (status) {
-      status = exec(db, fmt::format("INSERT INTO meta VALUES ('schema_version', '{}')",
-                                    kSchemaVersion));
-    }
+    if (version.step(&status)) found = static_cast<int>(version.column_int(0));
   }
-  version = Statement();
+  version = Statement();  // no statement may be pending while a migration alters a table
+  if (status && found > kSchemaVersion) {
+    status = Status::error(fmt::format(
+        "buffer schema version {} is newer than this build understands ({})", found,
+        kSchemaVersion));
+  }
+  for (int from = found; status && from < kSchemaVersion; ++from) {
+    status = exec(db, kMigrations[from]);
+  }
+  if (status) {
+    status = exec(db, fmt::format("INSERT OR REPLACE INTO meta VALUES ('schema_version', '{}')",
+                                  kSchemaVersion));
+  }
   if (!status) {
     exec(db, "ROLLBACK");
     return status;

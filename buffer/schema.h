@@ -7,10 +7,10 @@
 
 namespace meterd {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Creates the tables of a new buffer, or checks that an existing one has a version this build
-// understands. Runs inside its own transaction.
+// understands and migrates an older one step by step. Runs inside its own transaction.
 Status apply_schema(sqlite3* db);
 
 }  // namespace meterd
