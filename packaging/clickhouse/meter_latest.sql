@@ -21,7 +21,7 @@ SELECT
     {{PERIOD}}(toDateTime(window_start, '{{TIME_ZONE}}')) AS period,
     toUnixTimestamp(period) AS period_unix,
     argMax(latest_value, (latest_time_ms, revision, latest_value)) AS value,
-    max(latest_time_ms) AS latest_time_ms
+    max(latest_time_ms) AS latest_event_ms
 FROM meterd.windows FINAL
 WHERE meter = '{{METER}}'
 GROUP BY subject, group_keys, group_values, period
