@@ -23,8 +23,8 @@ struct IngestCounters {
   std::atomic<int64_t> events_accepted{0};   // matched at least one meter
   std::atomic<int64_t> events_unmatched{0};  // valid, but no meter has their type
   std::atomic<int64_t> events_rejected{0};   // became dead letters
-  std::atomic<int64_t> events_over_cardinality{0};  // of those: a meter's series limit (also
-                                                    // counted once per meter refusing them)
+  // Of the dead letters: refused by a meter's series limit (one per refusing meter).
+  std::atomic<int64_t> events_over_cardinality{0};
 };
 
 // The seam every transport feeds: one received payload (datagram, body, line).
