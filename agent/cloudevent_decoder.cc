@@ -23,6 +23,16 @@ const char* required_string(simdjson::dom::object object, const char* field,
   return nullptr;
 }
 
+// simdjson's words, except for numbers: a bare JSON number beyond the double range (1e400) or
+// an integer beyond 64 bits fails the whole document's parse, and the user needs to know which.
+std::string parse_error_reason(simdjson::error_code error) {
+  if (error == simdjson::NUMBER_ERROR) {
+    return "invalid JSON: a number is malformed or out of range (beyond ±1.8e308, or an integer "
+           "beyond 64 bits; send it as a string to get a per-meter reason)";
+  }
+  return std::string("invalid JSON: ") + simdjson::error_message(error);
+}
+
 }  // namespace
 
 void CloudEventDecoder::decode(std::string_view payload, bool padded, int64_t received_ms,
@@ -39,7 +49,7 @@ void CloudEventDecoder::decode(std::string_view payload, bool padded, int64_t re
     if (body.find('\n') != std::string_view::npos) {
       decode_lines(body, received_ms, sink);
     } else {
-      sink.on_invalid(0, "", std::string("invalid JSON: ") + simdjson::error_message(error), body);
+      sink.on_invalid(0, "", parse_error_reason(error), body);
     }
     return;
   }
@@ -62,8 +72,7 @@ void CloudEventDecoder::decode_lines(std::string_view body, int64_t received_ms,
     simdjson::dom::element element;
     // A line inside the payload is not padded: let simdjson copy it.
     if (auto error = parser_.parse(line.data(), line.size(), true).get(element)) {
-      sink.on_invalid(index++, "", std::string("invalid JSON: ") + simdjson::error_message(error),
-                      line);
+      sink.on_invalid(index++, "", parse_error_reason(error), line);
       continue;
     }
     decode_element(element, index++, received_ms, sink);

@@ -2,7 +2,8 @@
 //
 // Validation follows OpenMeter where meters are concerned: slugs unique, `valueProperty`
 // required except for COUNT and refused for COUNT, group names matching
-// ^[a-zA-Z_][0-9a-zA-Z_]*$, paths starting with `$`.
+// ^[a-zA-Z_][0-9a-zA-Z_]*$, paths starting with `$`. One key is ours, not OpenMeter's:
+// `cardinalityLimit`, optional, so pasted OpenMeter definitions load unchanged.
 #include "agent/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -107,6 +108,7 @@ class ConfigReader {
   void read_meters(const YAML::Node& node, Config* config);
   void read_meter(const YAML::Node& node, const std::string& key, MeterConfig* meter);
   void path(const YAML::Node& node, const std::string& key, JsonPath* out);
+  void positive(const YAML::Node& node, const std::string& key, int64_t* out);
 
   std::string name_;
   std::vector<std::string>* errors_;
@@ -207,7 +209,10 @@ void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
 }
 
 void ConfigReader::read_windows(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "windows", {"size", "grace", "max_lateness", "max_future"})) return;
+  if (!check_map(node, "windows", {"size", "grace", "max_lateness", "max_future",
+                                   "max_series_per_meter", "partials_every"})) {
+    return;
+  }
   int64_t size_ms = config->windows.size_s * 1000;
   duration(node, "windows", "size", &size_ms);
   if (node["size"] && size_ms != 60'000 && size_ms != 300'000 && size_ms != 900'000 &&
@@ -219,6 +224,23 @@ void ConfigReader::read_windows(const YAML::Node& node, Config* config) {
   duration(node, "windows", "grace", &config->windows.grace_ms);
   duration(node, "windows", "max_lateness", &config->windows.max_lateness_ms);
   duration(node, "windows", "max_future", &config->windows.max_future_ms);
+  duration(node, "windows", "partials_every", &config->windows.partials_every_ms);
+  if (node["max_series_per_meter"]) {
+    positive(node["max_series_per_meter"], "windows.max_series_per_meter",
+             &config->windows.max_series_per_meter);
+  }
+}
+
+void ConfigReader::positive(const YAML::Node& node, const std::string& key, int64_t* out) {
+  try {
+    int64_t value = node.as<int64_t>();
+    if (value > 0) {
+      *out = value;
+      return;
+    }
+  } catch (const YAML::Exception&) {
+  }
+  error(node, key, "expected a positive whole number");
 }
 
 void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
@@ -268,7 +290,7 @@ void ConfigReader::path(const YAML::Node& node, const std::string& key, JsonPath
 
 void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, MeterConfig* meter) {
   if (!check_map(node, key, {"slug", "description", "eventType", "aggregation", "valueProperty",
-                             "groupBy", "windowSize"})) {
+                             "groupBy", "windowSize", "cardinalityLimit"})) {
     return;
   }
   static const std::regex kSlug("^[a-z0-9]+(?:[_-][a-z0-9]+)*$", std::regex::icase);
@@ -286,7 +308,8 @@ void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, Me
 
   static const std::map<std::string, Aggregation> kAggregations = {
       {"SUM", Aggregation::kSum}, {"COUNT", Aggregation::kCount}, {"AVG", Aggregation::kAvg},
-      {"MIN", Aggregation::kMin}, {"MAX", Aggregation::kMax},     {"LATEST", Aggregation::kLatest}};
+      {"MIN", Aggregation::kMin}, {"MAX", Aggregation::kMax},     {"LATEST", Aggregation::kLatest},
+      {"UNIQUE_COUNT", Aggregation::kUniqueCount}};
   std::string aggregation;
   if (!node["aggregation"]) {
     error(node, key + ".aggregation", "required");
@@ -294,7 +317,7 @@ void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, Me
     auto found = kAggregations.find(aggregation);
     if (found == kAggregations.end()) {
       error(node["aggregation"], key + ".aggregation",
-            fmt::format("'{}' is not supported; use SUM, COUNT, AVG, MIN, MAX or LATEST",
+            fmt::format("'{}' is not supported; use SUM, COUNT, AVG, MIN, MAX, LATEST or UNIQUE_COUNT",
                         aggregation));
     } else {
       meter->aggregation = found->second;
@@ -311,6 +334,10 @@ void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, Me
     }
   } else if (!is_count && !aggregation.empty()) {
     error(node, key + ".valueProperty", "required for " + aggregation);
+  }
+
+  if (node["cardinalityLimit"]) {
+    positive(node["cardinalityLimit"], key + ".cardinalityLimit", &meter->cardinality_limit);
   }
 
   if (YAML::Node groups = node["groupBy"]) {

@@ -17,7 +17,7 @@
 
 namespace meterd {
 
-enum class Aggregation { kSum, kCount, kAvg, kMin, kMax, kLatest };
+enum class Aggregation { kSum, kCount, kAvg, kMin, kMax, kLatest, kUniqueCount };
 
 struct MeterConfig {
   std::string slug;
@@ -26,6 +26,9 @@ struct MeterConfig {
   Aggregation aggregation = Aggregation::kSum;
   std::optional<JsonPath> value_property;                 // absent for COUNT
   std::vector<std::pair<std::string, JsonPath>> group_by;  // sorted by name
+  // Most distinct series (subject and group values) one window may hold; 0: the global
+  // windows.max_series_per_meter. Events that would open one more become dead letters.
+  int64_t cardinality_limit = 0;
 };
 
 struct Endpoint {
@@ -63,6 +66,8 @@ struct Config {
     int64_t grace_ms = 10'000;
     int64_t max_lateness_ms = 7 * 24 * 3600 * 1000LL;
     int64_t max_future_ms = 5 * 60 * 1000;
+    int64_t max_series_per_meter = 100'000;  // per window; a meter's cardinalityLimit overrides
+    int64_t partials_every_ms = 0;           // 0: windows are sent when they close, not before
   } windows;
 
   struct Kafka {

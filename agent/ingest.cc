@@ -18,7 +18,9 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 }  // namespace
 
 Ingest::Ingest(const Config& config, const MeterSet& meters)
-    : windows_(config.windows), meters_(meters) {
+    : windows_(config.windows),
+      meters_(meters),
+      limiter_(config.windows.size_s, config.windows.grace_ms) {
   batch_.generation = 1;
 }
 
@@ -77,26 +79,47 @@ void Ingest::on_event(const CloudEvent& event) {
   bool keyed = payload_->acknowledged;
   if (keyed) batch_.keyed.begin_event(event.source, event.id);
   bool counted = false;
-  for (const Meter* meter : meters) {
-    double value = 0;
-    if (!meter->value(event, &value, &reason_scratch_)) {
-      reject(index, "data", fmt::format("meter {}: {}", meter->slug(), reason_scratch_),
-             simdjson::minify(event.element));
-      continue;
-    }
-    meter->identity(event, &identity_scratch_);
-    if (keyed) {
-      batch_.keyed.add(identity_scratch_, window_start, value, event.time_ms);
-    } else {
-      batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
-    }
-    counted = true;
-  }
+  for (const Meter* meter : meters) counted |= add_to_meter(*meter, event, index, window_start);
   if (keyed) batch_.keyed.end_event();
   if (counted) {
     ++counters_.events_accepted;
     ++batch_.events;
   }
+}
+
+bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t index,
+                          int64_t window_start) {
+  double value = 0;
+  bool valid = meter.counts_distinct()
+                   ? meter.distinct_value(event, &distinct_scratch_, &reason_scratch_)
+                   : meter.value(event, &value, &reason_scratch_);
+  if (!valid) {
+    reject(index, "data", fmt::format("meter {}: {}", meter.slug(), reason_scratch_),
+           simdjson::minify(event.element));
+    return false;
+  }
+  meter.identity(event, &identity_scratch_);
+  int64_t limit = meter.cardinality_limit() > 0 ? meter.cardinality_limit()
+                                                : windows_.max_series_per_meter;
+  if (!limiter_.admit(identity_scratch_, window_start, limit, payload_->received_ms)) {
+    ++counters_.events_over_cardinality;
+    reject(index, "data",
+           fmt::format("meter {}: cardinality_limit: window {} already holds {} series",
+                       meter.slug(), window_start, limit),
+           simdjson::minify(event.element));
+    return false;
+  }
+  std::string_view distinct = meter.counts_distinct() ? std::string_view(distinct_scratch_)
+                                                       : std::string_view();
+  if (payload_->acknowledged) {
+    batch_.keyed.add(identity_scratch_, window_start, value, event.time_ms,
+                     meter.counts_distinct() ? &distinct : nullptr);
+  } else if (meter.counts_distinct()) {
+    batch_.deltas.add_distinct(identity_scratch_, window_start, distinct, event.time_ms);
+  } else {
+    batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
+  }
+  return true;
 }
 
 void Ingest::on_invalid(size_t, std::string_view field, std::string_view reason,

@@ -21,6 +21,7 @@
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
 #include "agent/meter_set.h"
+#include "agent/series_limiter.h"
 #include "buffer/store.h"
 
 namespace meterd {
@@ -29,6 +30,8 @@ struct IngestCounters {
   std::atomic<int64_t> events_accepted{0};   // matched at least one meter
   std::atomic<int64_t> events_unmatched{0};  // valid, but no meter has their type
   std::atomic<int64_t> events_rejected{0};   // became dead letters
+  // Of the dead letters: refused by a meter's series limit (one per refusing meter).
+  std::atomic<int64_t> events_over_cardinality{0};
 };
 
 struct Payload {
@@ -73,17 +76,28 @@ class Ingest : public PayloadSink, private EventSink {
 
   const IngestCounters& counters() const { return counters_; }
 
+  // Before the listeners start: counts a series the buffer already holds an open window of, so
+  // the cardinality bound survives a restart.
+  void seed_series(std::string_view series_identity, int64_t window_start, int64_t now_ms) {
+    limiter_.seed(series_identity, window_start, now_ms);
+  }
+
  private:
   void on_event(const CloudEvent& event) override;
   void on_invalid(size_t index, std::string_view field, std::string_view reason,
                   std::string_view raw) override;
   void reject(size_t index, std::string_view field, std::string reason, std::string_view raw);
   void decode(std::string_view bytes, bool padded);
+  // Accumulates event number `index` for one meter; false (and a dead letter) when the meter
+  // refuses it.
+  bool add_to_meter(const Meter& meter, const CloudEvent& event, size_t index,
+                    int64_t window_start);
 
   const Config::Windows windows_;
   const MeterSet& meters_;
   CloudEventDecoder decoder_;
   CommitBatch batch_;
+  SeriesLimiter limiter_;
   IngestCounters counters_;
 
   // Context of the payload being accepted.
@@ -93,6 +107,7 @@ class Ingest : public PayloadSink, private EventSink {
   std::string identity_scratch_;
   std::string reason_scratch_;
   std::string transcoded_;
+  std::string distinct_scratch_;
 };
 
 }  // namespace meterd

@@ -62,6 +62,7 @@ Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store
                        config.windows.size_s,         config.windows.grace_ms,
                        config.buffer.dead_letter_limit, config.buffer.dedup_window_ms,
                        config.buffer.max_size_bytes,  config.buffer.coarsen_at_rows};
+  options.partials_every_ms = config.windows.partials_every_ms;
   return Store::open(options, wall_clock_ms(), store);
 }
 
@@ -76,6 +77,14 @@ Status start_uplink(const Config& config, Store& store, std::unique_ptr<KafkaFor
   }
   (*out)->start();
   return Status::ok();
+}
+
+// Before the listeners start: the cardinality bound counts the series already in open windows.
+Status seed_cardinality(Store& store, Ingest& ingest) {
+  int64_t now_ms = wall_clock_ms();
+  return store.for_each_open_series([&](std::string_view identity, int64_t window_start) {
+    ingest.seed_series(identity, window_start, now_ms);
+  });
 }
 
 // Runs on the store thread: fetches the ingest thread's batch through the io_context, so the
@@ -124,6 +133,10 @@ int run_agent(const Config& config) {
   asio::io_context io;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
+  if (Status s = seed_cardinality(*store, ingest); !s) {
+    spdlog::critical("cannot read the buffer's open windows: {}", s.message());
+    return 1;
+  }
   Durability durability;
   Listeners listeners;
   if (Status s = listeners.open(config.listeners, io, ingest, durability); !s) {
@@ -181,8 +194,10 @@ int run_agent(const Config& config) {
   drain(config, *store, commits);
   uplink->stop();
   commits.commit_now({});  // deletes the last confirmed rows
-  spdlog::info("meterd stopped: {} events accepted, {} rejected, {} unmatched",
+  spdlog::info("meterd stopped: {} events accepted, {} rejected ({} over a cardinality limit), "
+               "{} unmatched",
                ingest.counters().events_accepted.load(), ingest.counters().events_rejected.load(),
+               ingest.counters().events_over_cardinality.load(),
                ingest.counters().events_unmatched.load());
   return 0;
 }

@@ -1,9 +1,18 @@
 // Meter matching and extraction (see meter_set.h). Values follow OpenMeter: a JSON number or a
 // string holding one; anything else is refused with a reason rather than guessed at.
+//
+// Precision: every value becomes an IEEE double, so integers are exact up to 2^53 and larger
+// ones round to the nearest double. Numeric strings are parsed like Go's strconv.ParseFloat
+// (OpenMeter's parser): an optional sign, decimal or exponent form, "NaN"/"Inf" recognised and
+// then refused; a string beyond the double range is refused as an overflow, one too small to
+// represent reads as zero (or the nearest subnormal), as Go does.
 #include "agent/meter_set.h"
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
 
 #include "buffer/series_identity.h"
 
@@ -22,23 +31,74 @@ void group_text(simdjson::dom::element value, std::string* out) {
   }
 }
 
+// Why a non-numeric JSON type cannot be a value.
+const char* type_reason(simdjson::dom::element_type type) {
+  switch (type) {
+    case simdjson::dom::element_type::BOOL: return "value is a boolean, not a number";
+    case simdjson::dom::element_type::ARRAY: return "value is an array, not a number";
+    case simdjson::dom::element_type::OBJECT: return "value is an object, not a number";
+    default: return "value is not a number";
+  }
+}
+
+bool parse_numeric_string(std::string_view text, double* value, std::string* reason) {
+  // from_chars takes no leading '+'; Go's ParseFloat does.
+  std::string_view digits = text;
+  if (digits.size() > 1 && digits[0] == '+' && digits[1] != '-') digits.remove_prefix(1);
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), *value);
+  if (digits.empty() || end != digits.data() + digits.size() ||
+      (error != std::errc() && error != std::errc::result_out_of_range)) {
+    *reason = "value is a non-numeric string";
+    return false;
+  }
+  if (error == std::errc::result_out_of_range) {
+    // from_chars leaves *value untouched on a range error; strtod tells overflow (±HUGE_VAL)
+    // from underflow (0 or a subnormal), which Go accepts.
+    *value = std::strtod(std::string(digits).c_str(), nullptr);
+    if (std::isinf(*value)) {
+      *reason = "value overflows a double (beyond ±1.8e308)";
+      return false;
+    }
+    return true;
+  }
+  if (std::isnan(*value)) {
+    *reason = "value is NaN";
+    return false;
+  }
+  if (std::isinf(*value)) {
+    *reason = "value is infinite";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Meter::Meter(const MeterConfig& config) : config_(config) {
   append_field(&identity_prefix_, config_.slug);
 }
 
+bool Meter::find_value(const CloudEvent& event, simdjson::dom::element* found,
+                       std::string* reason) const {
+  if (!event.has_data || !config_.value_property->find(event.data, found)) {
+    *reason = "value missing at " + config_.value_property->text();
+    return false;
+  }
+  if (found->is_null()) {
+    *reason = "value is null";
+    return false;
+  }
+  return true;
+}
+
 bool Meter::value(const CloudEvent& event, double* value, std::string* reason) const {
-  if (config_.aggregation == Aggregation::kCount) {
+  if (config_.aggregation == Aggregation::kCount ||
+      config_.aggregation == Aggregation::kUniqueCount) {
     *value = 1;
     return true;
   }
   simdjson::dom::element found;
-  if (!event.has_data || !config_.value_property->find(event.data, &found)) {
-    *reason = "value missing at " + config_.value_property->text();
-    return false;
-  }
-  std::string_view text;
+  if (!find_value(event, &found, reason)) return false;
   switch (found.type()) {
     case simdjson::dom::element_type::INT64:
       *value = static_cast<double>(int64_t(found));
@@ -47,23 +107,45 @@ bool Meter::value(const CloudEvent& event, double* value, std::string* reason) c
       *value = static_cast<double>(uint64_t(found));
       return true;
     case simdjson::dom::element_type::DOUBLE:
-      *value = double(found);
+      *value = double(found);  // simdjson refuses non-finite and out-of-range numbers itself
       return true;
-    case simdjson::dom::element_type::STRING: {
-      text = std::string_view(found);
-      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
-      if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        *reason = "value is a non-numeric string";
-        return false;
-      }
-      if (!std::isfinite(*value)) {
-        *reason = "value is not finite";
-        return false;
+    case simdjson::dom::element_type::STRING:
+      return parse_numeric_string(std::string_view(found), value, reason);
+    default:
+      *reason = type_reason(found.type());
+      return false;
+  }
+}
+
+bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::string* reason) const {
+  simdjson::dom::element found;
+  if (!find_value(event, &found, reason)) return false;
+  switch (found.type()) {
+    case simdjson::dom::element_type::STRING:
+      text->assign(std::string_view(found));
+      return true;
+    case simdjson::dom::element_type::INT64:
+      *text = std::to_string(int64_t(found));
+      return true;
+    case simdjson::dom::element_type::UINT64:
+      *text = std::to_string(uint64_t(found));
+      return true;
+    case simdjson::dom::element_type::DOUBLE: {
+      double number = double(found);
+      // Integral doubles print as integers so 1.0 and 1 are one value; others in their
+      // shortest round-trip form.
+      if (std::trunc(number) == number && std::fabs(number) < 9.2e18) {
+        *text = std::to_string(static_cast<int64_t>(number));
+      } else {
+        *text = fmt::format("{}", number);
       }
       return true;
     }
+    case simdjson::dom::element_type::BOOL:
+      *text = bool(found) ? "true" : "false";
+      return true;
     default:
-      *reason = "value is not a number";
+      *reason = type_reason(found.type());
       return false;
   }
 }

@@ -22,16 +22,28 @@ class Meter {
   explicit Meter(const MeterConfig& config);
 
   const std::string& slug() const { return config_.slug; }
+  bool counts_distinct() const { return config_.aggregation == Aggregation::kUniqueCount; }
+  // The configured limit of series per window (0: the global default applies).
+  int64_t cardinality_limit() const { return config_.cardinality_limit; }
 
-  // The event's value for this meter (1 for COUNT). On failure returns false and `reason` says
-  // why, in the words dead letters use.
+  // The event's value for this meter (1 for COUNT and UNIQUE_COUNT). On failure returns false
+  // and `reason` says why, in the words dead letters use.
   bool value(const CloudEvent& event, double* value, std::string* reason) const;
+
+  // UNIQUE_COUNT only: the text of the event's value, the thing counted distinct. Strings are
+  // kept as they are; numbers are written so equal numbers compare equal (1, 1.0 and 1e0 are
+  // all "1"); booleans are "true"/"false". Null, objects and arrays are refused with a reason.
+  bool distinct_value(const CloudEvent& event, std::string* text, std::string* reason) const;
 
   // Writes the series identity (series_identity.h) of `event` for this meter into `out`.
   // A missing group path yields an empty string, as in OpenMeter.
   void identity(const CloudEvent& event, std::string* out) const;
 
  private:
+  // The element at valueProperty, or false with the "missing"/"null" reason.
+  bool find_value(const CloudEvent& event, simdjson::dom::element* found,
+                  std::string* reason) const;
+
   MeterConfig config_;
   std::string identity_prefix_;  // the encoded slug, computed once
 };

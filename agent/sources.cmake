@@ -12,6 +12,7 @@ set(METERD_AGENT_SOURCES
   agent/msgpack_transcoder.cc
   agent/rfc3339.cc
   agent/stream_connection.cc
+  agent/series_limiter.cc
   agent/udp_listener.cc
   agent/unix_datagram_listener.cc
   agent/unix_socket_path.cc

@@ -28,11 +28,14 @@ void KeyedEvents::begin_event(std::string_view source, std::string_view id) {
 }
 
 void KeyedEvents::add(std::string_view series_identity, int64_t window_start, double value,
-                      int64_t time_ms) {
+                      int64_t time_ms, const std::string_view* distinct_value) {
+  std::string_view distinct = distinct_value ? *distinct_value : std::string_view();
   contributions_.push_back({static_cast<uint32_t>(identities_.size()),
                             static_cast<uint32_t>(series_identity.size()), window_start, value,
-                            time_ms});
+                            time_ms, static_cast<uint32_t>(distincts_.size()),
+                            static_cast<uint32_t>(distinct.size()), distinct_value != nullptr});
   identities_.append(series_identity);
+  distincts_.append(distinct);
 }
 
 void KeyedEvents::end_event() {
@@ -51,8 +54,15 @@ void KeyedEvents::merge_admitted(
     if (*failed) return;
     for (uint32_t c = begin; admitted && c < end; ++c) {
       const Contribution& part = contributions_[c];
-      into->add(std::string_view(identities_).substr(part.identity_offset, part.identity_size),
-                part.window_start, part.value, part.time_ms);
+      auto identity = std::string_view(identities_).substr(part.identity_offset, part.identity_size);
+      if (part.has_distinct) {
+        into->add_distinct(identity, part.window_start,
+                           std::string_view(distincts_).substr(part.distinct_offset,
+                                                               part.distinct_size),
+                           part.time_ms);
+      } else {
+        into->add(identity, part.window_start, part.value, part.time_ms);
+      }
     }
     begin = end;
   }
@@ -60,10 +70,13 @@ void KeyedEvents::merge_admitted(
 
 void KeyedEvents::append(const KeyedEvents& later) {
   auto identity_base = static_cast<uint32_t>(identities_.size());
+  auto distinct_base = static_cast<uint32_t>(distincts_.size());
   auto contribution_base = static_cast<uint32_t>(contributions_.size());
   identities_.append(later.identities_);
+  distincts_.append(later.distincts_);
   for (Contribution part : later.contributions_) {
     part.identity_offset += identity_base;
+    part.distinct_offset += distinct_base;
     contributions_.push_back(part);
   }
   keys_.insert(keys_.end(), later.keys_.begin(), later.keys_.end());

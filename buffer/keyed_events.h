@@ -26,7 +26,9 @@ DedupKey dedup_key(std::string_view source, std::string_view id);
 class KeyedEvents {
  public:
   void begin_event(std::string_view source, std::string_view id);
-  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms);
+  // `distinct_value`: the event's value for a UNIQUE_COUNT meter, null for other meters.
+  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms,
+           const std::string_view* distinct_value = nullptr);
   // Closes the event begun last; an event without contributions is dropped.
   void end_event();
 
@@ -46,11 +48,15 @@ class KeyedEvents {
     int64_t window_start;
     double value;
     int64_t time_ms;
+    uint32_t distinct_offset;
+    uint32_t distinct_size;
+    bool has_distinct;
   };
   std::vector<DedupKey> keys_;
   std::vector<uint32_t> ends_;  // ends_[i]: one past event i's last contribution
   std::vector<Contribution> contributions_;
   std::string identities_;
+  std::string distincts_;  // the distinct values of UNIQUE_COUNT contributions
   size_t open_event_start_ = 0;
   DedupKey open_key_{};
 };

@@ -8,7 +8,8 @@ namespace {
 
 constexpr const char* kColumns = R"sql(
   SELECT o.seq, o.idempotency_key, s.identity, o.window_start, o.window_size_s, o.revision,
-         o.event_count, o.value_sum, o.value_min, o.value_max, o.latest_value, o.latest_time_ms
+         o.event_count, o.value_sum, o.value_min, o.value_max, o.latest_value, o.latest_time_ms,
+         o.distinct_values
   FROM outbox o JOIN series s USING (series_id) )sql";
 
 }  // namespace
@@ -40,6 +41,7 @@ Status OutboxReader::read_row(Statement& stmt, OutboxRow* row) {
   row->values.value_max = stmt.column_double(9);
   row->values.latest_value = stmt.column_double(10);
   row->values.latest_time_ms = stmt.column_int(11);
+  row->distinct_values_json = stmt.column_text(12);
   return Status::ok();
 }
 

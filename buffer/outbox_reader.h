@@ -25,6 +25,9 @@ struct OutboxRow {
   int64_t window_size_s = 0;
   int64_t revision = 0;
   Accumulator values;
+  // UNIQUE_COUNT: this partial's distinct values as a JSON array of strings, as the store wrote
+  // it (SQLite's json_group_array, sorted); "[]" for other meters.
+  std::string distinct_values_json = "[]";
 };
 
 class OutboxReader {

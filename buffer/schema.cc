@@ -74,8 +74,21 @@ CREATE TABLE dedup (
 CREATE INDEX dedup_by_time ON dedup (seen_ms);
 )sql";
 
+// Version 3: UNIQUE_COUNT. Distinct values of open windows, one row each (merging a delta is an
+// INSERT OR IGNORE), and the closed partial's values as a JSON array of strings in the outbox.
+constexpr const char* kMigrateToV3 = R"sql(
+CREATE TABLE open_distinct (
+  series_id      INTEGER NOT NULL,
+  window_start   INTEGER NOT NULL,
+  window_size_s  INTEGER NOT NULL,
+  value          TEXT NOT NULL,
+  PRIMARY KEY (series_id, window_start, window_size_s, value)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2};
+constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 Status read_version(sqlite3* db, int* version) {

@@ -85,15 +85,25 @@ Status Store::prepare_statements() {
       latest_value = CASE WHEN excluded.latest_time_ms >= latest_time_ms
                           THEN excluded.latest_value ELSE latest_value END,
       latest_time_ms = max(latest_time_ms, excluded.latest_time_ms))sql");
+  prepare(insert_distinct_, "INSERT OR IGNORE INTO open_distinct VALUES (?1, ?2, ?3, ?4)");
   prepare(select_due_, R"sql(
     SELECT w.series_id, s.identity, w.window_start, w.window_size_s, w.revision, w.event_count,
            w.value_sum, w.value_min, w.value_max, w.latest_value, w.latest_time_ms
     FROM open_windows w JOIN series s USING (series_id)
     WHERE w.closes_at_ms <= ?1 ORDER BY w.closes_at_ms)sql");
+  // Sorted, so the array (and so the record) is a function of the set alone.
+  prepare(select_distinct_, R"sql(
+    SELECT json_group_array(value) FROM (
+      SELECT value FROM open_distinct
+      WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3 ORDER BY value))sql");
   prepare(insert_outbox_, R"sql(
     INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
-                        event_count, value_sum, value_min, value_max, latest_value, latest_time_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql");
+                        event_count, value_sum, value_min, value_max, latest_value, latest_time_ms,
+                        distinct_values)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql");
+  prepare(delete_due_distinct_, R"sql(
+    DELETE FROM open_distinct WHERE (series_id, window_start, window_size_s) IN (
+      SELECT series_id, window_start, window_size_s FROM open_windows WHERE closes_at_ms <= ?1))sql");
   prepare(delete_due_, "DELETE FROM open_windows WHERE closes_at_ms <= ?1");
   prepare(delete_outbox_, "DELETE FROM outbox WHERE seq = ?1");
   prepare(insert_dead_letter_,
@@ -115,6 +125,8 @@ Status Store::prepare_statements() {
     StatementUse use(page_size);
     if (s && page_size.step(&s)) page_size_ = page_size.column_int(0);
   }
+  prepare(select_open_series_, R"sql(
+    SELECT s.identity, w.window_start FROM open_windows w JOIN series s USING (series_id))sql");
   return s;
 }
 
@@ -148,6 +160,7 @@ Status Store::load_meta(int64_t now_ms) {
     int64_t last_end_s = (now_s / size_s + 1) * size_s;
     emitted_through_ms_ = std::max(emitted_through_ms_, last_end_s * 1000 + options_.grace_ms);
   }
+  next_partials_ms_ = now_ms + options_.partials_every_ms;
   return in_transaction([this] { return save_meta(); });
 }
 
@@ -186,7 +199,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     delivered.swap(delivered_);
   }
   int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
-          saved_emitted = emitted_through_ms_;
+          saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_;
   Status status = in_transaction([&] {
     ++commit_seq_;
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
@@ -201,6 +214,11 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
       if (s) s = add_dead_letters(batch.dead_letters, result);
     }
     if (s) s = close_due(now, result);
+    if (s && options_.partials_every_ms > 0 && now >= next_partials_ms_) {
+      // Early partials: every open row goes out now, as at shutdown (see store.h).
+      s = close_due(std::numeric_limits<int64_t>::max(), result);
+      if (s) next_partials_ms_ = now + options_.partials_every_ms;
+    }
     if (s) s = delete_delivered(delivered, result);
     if (s) s = coarsen_outbox(result);
     if (s) s = save_meta();
@@ -211,6 +229,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     commit_seq_ = saved_seq;
     clock_high_water_ms_ = saved_clock;
     emitted_through_ms_ = saved_emitted;
+    next_partials_ms_ = saved_partials;
   }
   return status;
 }
@@ -255,19 +274,24 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
   const int64_t size_s = options_.window_size_s;
   const int64_t on_time_after_ms = std::max(now_ms, emitted_through_ms_);
   Status status;
-  deltas.for_each([&](std::string_view identity, int64_t window_start, const Accumulator& acc) {
+  deltas.for_each_entry([&](std::string_view identity, int64_t window_start,
+                            const Accumulator& acc, const DistinctValues& distinct) {
     if (!status) return;
     int64_t id = 0;
     status = series_id(identity, &id);
     if (!status) return;
     int64_t closes_on_time_ms = (window_start + size_s) * 1000 + options_.grace_ms;
     bool on_time = closes_on_time_ms > on_time_after_ms;
+    // A late partial gathers a burst of late events for one grace; one opened before the window
+    // would have closed on time (after an early close) stays open until then.
+    int64_t closes_at_ms =
+        on_time ? closes_on_time_ms : std::max(closes_on_time_ms, now_ms + options_.grace_ms);
     StatementUse use(upsert_window_);
     upsert_window_.bind(1, id);
     upsert_window_.bind(2, window_start);
     upsert_window_.bind(3, size_s);
     upsert_window_.bind(4, on_time ? int64_t{0} : commit_seq_);
-    upsert_window_.bind(5, on_time ? closes_on_time_ms : now_ms + options_.grace_ms);
+    upsert_window_.bind(5, closes_at_ms);
     upsert_window_.bind(6, acc.event_count);
     upsert_window_.bind(7, acc.value_sum);
     upsert_window_.bind(8, acc.value_min);
@@ -275,6 +299,15 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
     upsert_window_.bind(10, acc.latest_value);
     upsert_window_.bind(11, acc.latest_time_ms);
     status = upsert_window_.run();
+    for (const std::string& value : distinct) {
+      if (!status) return;
+      StatementUse insert(insert_distinct_);
+      insert_distinct_.bind(1, id);
+      insert_distinct_.bind(2, window_start);
+      insert_distinct_.bind(3, size_s);
+      insert_distinct_.bind_text(4, value);
+      status = insert_distinct_.run();
+    }
     ++result->windows_updated;
   });
   return status;
@@ -341,6 +374,12 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
         insert_outbox_.bind(column + 1, select_due_.column_double(column));
       }
       insert_outbox_.bind(11, select_due_.column_int(10));
+      std::string distinct;
+      if (status = distinct_json(select_due_.column_int(0), window_start, size_s, &distinct);
+          !status) {
+        return status;
+      }
+      insert_outbox_.bind_text(12, distinct);
       if (status = insert_outbox_.run(); !status) return status;
       // Any later delta for this window must open a new revision, never revision 0 again.
       emitted_through_ms_ =
@@ -349,9 +388,35 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
     }
   }
   if (!status) return status;
+  {
+    StatementUse use(delete_due_distinct_);
+    delete_due_distinct_.bind(1, until_ms);
+    if (status = delete_due_distinct_.run(); !status) return status;
+  }
   StatementUse use(delete_due_);
   delete_due_.bind(1, until_ms);
   return delete_due_.run();
+}
+
+Status Store::distinct_json(int64_t series_id, int64_t window_start, int64_t size_s,
+                            std::string* json) {
+  Status status;
+  StatementUse use(select_distinct_);
+  select_distinct_.bind(1, series_id);
+  select_distinct_.bind(2, window_start);
+  select_distinct_.bind(3, size_s);
+  if (select_distinct_.step(&status)) json->assign(select_distinct_.column_text(0));
+  return status;
+}
+
+Status Store::for_each_open_series(
+    const std::function<void(std::string_view identity, int64_t window_start)>& visit) {
+  Status status;
+  StatementUse use(select_open_series_);
+  while (select_open_series_.step(&status)) {
+    visit(select_open_series_.column_text(0), select_open_series_.column_int(1));
+  }
+  return status;
 }
 
 void Store::mark_delivered(const std::vector<int64_t>& seqs) {

@@ -9,8 +9,10 @@
 // Windows: a delta for a window that can still be on time merges into revision 0 of it, which
 // closes at window_end + grace. A delta for a window that may already have been emitted opens a
 // late partial whose revision is the current commit's sequence number (unique per buffer), and
-// which closes `grace` later. Closing moves a row into the outbox with its idempotency key, in the
-// same transaction. See FORMAT.md.
+// which closes `grace` later (or at the window's on-time close, if that is later still). Closing
+// moves a row into the outbox with its idempotency key, in the same transaction. With
+// `partials_every` set, every open row is also closed that often, early, exactly as at shutdown:
+// the window counts as emitted, so its later events open new revisions. See FORMAT.md.
 //
 // Coarsening: when the outbox holds more than `coarsen_at_rows` (a long broker outage), rows the
 // uplink has not read yet are merged, per series, into hourly windows carrying their window size
@@ -47,6 +49,7 @@ struct StoreOptions {
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
   int64_t max_size_bytes = 0;  // 0: unlimited
   int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
+  int64_t partials_every_ms = 0;  // 0: windows go out when they close, not before
 };
 
 struct DeadLetter {
@@ -109,6 +112,11 @@ class Store {
   // Store thread: bytes the buffer's live pages take (free pages excluded).
   int64_t used_bytes();
 
+  // Store thread, at start-up: visits the series of every open window, so the ingest thread can
+  // rebuild its per-window series counts (the cardinality bound).
+  Status for_each_open_series(
+      const std::function<void(std::string_view identity, int64_t window_start)>& visit);
+
   // Store thread: current row counts, for logs and drain decisions.
   int64_t outbox_rows();
   int64_t open_window_rows();
@@ -123,6 +131,8 @@ class Store {
                      CommitResult* result);
   Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
   Status close_due(int64_t until_ms, CommitResult* result);
+  // The distinct values of one open window as a sorted JSON array of strings ("[]" if none).
+  Status distinct_json(int64_t series_id, int64_t window_start, int64_t size_s, std::string* json);
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
   Status coarsen_outbox(CommitResult* result);
@@ -135,11 +145,13 @@ class Store {
   int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
   int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
+  int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
   std::unordered_map<std::string, int64_t> series_ids_;  // cache of the series table
 
-  Statement find_series_, insert_series_, upsert_window_, select_due_, insert_outbox_,
-      delete_due_, delete_outbox_, insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
-      count_outbox_, count_windows_, page_count_, freelist_count_;
+  Statement find_series_, insert_series_, upsert_window_, insert_distinct_, select_due_,
+      select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_, delete_outbox_,
+      insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
+      count_outbox_, count_windows_, select_open_series_, page_count_, freelist_count_;
   int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).

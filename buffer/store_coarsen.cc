@@ -44,8 +44,17 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
     FROM outbox o JOIN series s USING (series_id)
     WHERE o.seq > ?2 AND o.window_size_s <= ?1
     ORDER BY o.series_id, coarse_start, o.seq)sql");
-  Statement remove;
+  Statement remove, distinct_union;
   if (s) s = remove.prepare(db_.get(), "DELETE FROM outbox WHERE seq = ?1");
+  // UNIQUE_COUNT: the merged partial carries the union of its parts' distinct values.
+  if (s) {
+    s = distinct_union.prepare(db_.get(), R"sql(
+      SELECT json_group_array(value) FROM (
+        SELECT DISTINCT j.value FROM outbox o, json_each(o.distinct_values) j
+        WHERE o.seq > ?2 AND o.window_size_s <= ?1 AND o.series_id = ?3
+          AND o.window_start - o.window_start % ?1 = ?4
+        ORDER BY 1))sql");
+  }
   if (!s) return s;
 
   struct Group {
@@ -82,6 +91,16 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
   for (const Group& group : groups) {
     if (group.seqs.size() < 2) continue;  // nothing to gain
     if (revision == 0) revision = ++commit_seq_;  // fresh: no earlier partial has it
+    std::string distinct = "[]";
+    {
+      StatementUse use(distinct_union);
+      distinct_union.bind(1, size_s);
+      distinct_union.bind(2, claimed_through);
+      distinct_union.bind(3, group.series_id);
+      distinct_union.bind(4, group.start);
+      if (distinct_union.step(&s)) distinct = distinct_union.column_text(0);
+      if (!s) return s;
+    }
     for (int64_t seq : group.seqs) {
       StatementUse use(remove);
       remove.bind(1, seq);
@@ -99,6 +118,7 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
     insert_outbox_.bind(9, group.values.value_max);
     insert_outbox_.bind(10, group.values.latest_value);
     insert_outbox_.bind(11, group.values.latest_time_ms);
+    insert_outbox_.bind_text(12, distinct);
     if (Status r = insert_outbox_.run(); !r) return r;
     result->rows_coarsened += static_cast<int64_t>(group.seqs.size());
   }

@@ -3,7 +3,9 @@
 // The ingest thread adds every matched event to it; every `commit_interval` the store thread takes
 // the whole table (swapping in an empty one) and merges it into SQLite in one transaction. Entries
 // are keyed by series identity plus window start, so each series and window costs one hash entry
-// per interval however many events it receives. Not thread-safe: one owner at a time.
+// per interval however many events it receives. UNIQUE_COUNT meters also keep the interval's
+// distinct values per entry (a set, so a value repeated within the interval costs nothing more).
+// Not thread-safe: one owner at a time.
 #pragma once
 
 #include <cstdint>
@@ -11,20 +13,30 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "buffer/accumulator.h"
 
 namespace meterd {
+
+// The distinct values (UNIQUE_COUNT) one entry saw in the interval; empty for other meters.
+using DistinctValues = std::unordered_set<std::string>;
 
 class WindowTable {
  public:
   // Adds `value` at `time_ms` to the window starting at `window_start` (unix seconds) of the
   // series `series_identity` (series_identity.h encoding).
   void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms);
+  // The same for a UNIQUE_COUNT meter: counts the event and remembers `distinct_value`.
+  void add_distinct(std::string_view series_identity, int64_t window_start,
+                    std::string_view distinct_value, int64_t time_ms);
 
   // Visits every entry; `series_identity` views stay valid until the table changes.
   void for_each(const std::function<void(std::string_view series_identity, int64_t window_start,
                                          const Accumulator&)>& visit) const;
+  // The same with each entry's distinct values.
+  void for_each_entry(const std::function<void(std::string_view series_identity, int64_t window_start,
+                                         const Accumulator&, const DistinctValues&)>& visit) const;
 
   // Folds every entry of `later` (deltas that arrived after this table's) into this table.
   void merge_from(const WindowTable& later);
@@ -38,8 +50,14 @@ class WindowTable {
     using is_transparent = void;
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
   };
+  struct Entry {
+    Accumulator values;
+    DistinctValues distinct;
+  };
+  Entry& entry(std::string_view series_identity, int64_t window_start);
+
   // Key: series identity followed by the window start as 8 little-endian bytes.
-  std::unordered_map<std::string, Accumulator, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
   std::string scratch_key_;  // reused so a hit costs no allocation
 };
 

@@ -28,6 +28,14 @@ void append_array(std::string* out, const SeriesParts& series, Field field) {
   out->push_back(']');
 }
 
+// The store wrote the array with SQLite's JSON functions, which escape as RFC 8259 requires.
+// Anything that does not even look like an array (a damaged buffer) becomes "[]": a consumer
+// must never be sent invalid JSON, and an older ClickHouse stalls its partition on it.
+void append_distinct_values(std::string* out, std::string_view json) {
+  bool looks_like_array = json.size() >= 2 && json.front() == '[' && json.back() == ']';
+  out->append(looks_like_array ? json : std::string_view("[]"));
+}
+
 }  // namespace
 
 void append_json_string(std::string* out, std::string_view text) {
@@ -77,8 +85,10 @@ void encode_record(std::string_view agent_id, const OutboxRow& row, std::string*
   append_number(out, v.value_max);
   out->append(",\"latest_value\":");
   append_number(out, v.latest_value);
-  fmt::format_to(std::back_inserter(*out), ",\"latest_time_ms\":{},\"distinct_values\":[]}}",
+  fmt::format_to(std::back_inserter(*out), ",\"latest_time_ms\":{},\"distinct_values\":",
                  v.latest_time_ms);
+  append_distinct_values(out, row.distinct_values_json);
+  out->push_back('}');
 }
 
 }  // namespace meterd

@@ -3,6 +3,8 @@
 
 #include <map>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "agent/ingest.h"
 #include "buffer/series_identity.h"
@@ -144,4 +146,40 @@ TEST_CASE("a msgpack map is decoded like the same event in JSON") {
   CHECK(windows[1672531260] == std::pair<int64_t, double>{1, 7});
   REQUIRE(batch.dead_letters.size() == 1);
   CHECK(batch.dead_letters[0].reason.find("msgpack") != std::string::npos);
+}
+
+TEST_CASE("fifteen-minute and one-hour windows align to UTC quarter hours and hours") {
+  for (auto [size_s, time, start] : std::vector<std::tuple<int64_t, const char*, int64_t>>{
+           {900, "2023-01-01T00:14:59.999Z", 1672531200},
+           {900, "2023-01-01T00:15:00Z", 1672532100},
+           {3600, "2023-01-01T00:59:59Z", 1672531200},
+           {3600, "2023-01-01T01:30:00+01:00", 1672531200}}) {  // 00:30 UTC
+    Config config = config_with_sum_meter();
+    config.windows.size_s = size_s;
+    config.windows.max_future_ms = 3'600'000;
+    MeterSet meters(config.meters);
+    Ingest ingest(config, meters);
+    feed(ingest, event(time, 1), "test");
+    auto windows = windows_of(ingest.take_batch());
+    INFO(time);
+    CHECK(windows.count(start) == 1);
+  }
+}
+
+TEST_CASE("events beyond a meter's cardinality limit become counted dead letters") {
+  Config config = config_with_sum_meter();
+  config.meters[0].cardinality_limit = 1;
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  feed(ingest, event("2023-01-01T00:01:10Z", 1), "udp");
+  std::string other = event("2023-01-01T00:01:20Z", 2);
+  other.replace(other.find("\"c1\""), 4, "\"c2\"");
+  feed(ingest, other, "udp");
+  feed(ingest, event("2023-01-01T00:01:30Z", 4), "udp");  // c1 again: admitted
+  CommitBatch batch = ingest.take_batch();
+  CHECK(windows_of(batch)[1672531260] == std::pair<int64_t, double>{2, 5});
+  REQUIRE(batch.dead_letters.size() == 1);
+  CHECK(batch.dead_letters[0].reason ==
+        "event 0: data: meter tokens: cardinality_limit: window 1672531260 already holds 1 series");
+  CHECK(ingest.counters().events_over_cardinality == 1);
 }

@@ -67,24 +67,7 @@ TEST_CASE("meter values: numbers, numeric strings and nested paths") {
   }
 }
 
-TEST_CASE("meter values: refused with a reason") {
-  Meter sum(meter(Aggregation::kSum, "$.tokens"));
-  for (auto [data, reason_expected] : std::vector<std::pair<std::string, std::string>>{
-           {R"({})", "value missing at $.tokens"},
-           {R"({"tokens":"ten"})", "value is a non-numeric string"},
-           {R"({"tokens":"inf"})", "value is not finite"},
-           {R"({"tokens":true})", "value is not a number"},
-           {R"({"tokens":null})", "value is not a number"},
-           {R"({"tokens":{"a":1}})", "value is not a number"}}) {
-    with_event(data, [&](const CloudEvent& e) {
-      double value = 0;
-      std::string reason;
-      INFO(data);
-      REQUIRE_FALSE(sum.value(e, &value, &reason));
-      CHECK(reason == reason_expected);
-    });
-  }
-}
+// Refused values, one case each: meter_values_test.cc.
 
 TEST_CASE("COUNT meters count 1 per event without a value") {
   Meter count(meter(Aggregation::kCount, nullptr));

@@ -9,28 +9,12 @@
 #include "buffer/outbox_reader.h"
 #include "buffer/series_identity.h"
 #include "buffer/store.h"
+#include "tests/unit/temp_buffer.h"
 
 using namespace meterd;
+using meterd::testing::TempBuffer;
 
 namespace {
-
-struct TempBuffer {
-  std::filesystem::path dir;
-  TempBuffer() {
-    dir = std::filesystem::temp_directory_path() /
-          ("meterd-store-test-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir);
-  }
-  ~TempBuffer() { std::filesystem::remove_all(dir); }
-  StoreOptions options() const {
-    StoreOptions o;
-    o.path = (dir / "buffer.db").string();
-    o.agent_id = "edge-1";
-    o.window_size_s = 60;
-    o.grace_ms = 10'000;
-    return o;
-  }
-};
 
 const std::string kSeries = encode_series({"tokens", "c1", {{"model", "gpt-4"}}});
 constexpr int64_t kWindow = 1672531260;        // 00:01:00
@@ -44,11 +28,7 @@ CommitBatch batch_of(int64_t window_start, std::vector<double> values, int64_t t
 }
 
 std::vector<OutboxRow> outbox(const StoreOptions& options) {
-  std::unique_ptr<OutboxReader> reader;
-  REQUIRE(OutboxReader::open(options.path, &reader));
-  std::vector<OutboxRow> rows;
-  REQUIRE(reader->read_after(0, 1000, &rows));
-  return rows;
+  return meterd::testing::read_outbox(options);
 }
 
 }  // namespace

@@ -1,0 +1,51 @@
+// The cardinality bound: series per meter and window, refused beyond the limit, forgotten once a
+// window is over, rebuilt by seeding.
+#include <catch2/catch.hpp>
+
+#include "agent/series_limiter.h"
+#include "buffer/series_identity.h"
+
+using namespace meterd;
+
+namespace {
+
+std::string series(const std::string& meter, const std::string& subject) {
+  return encode_series({meter, subject, {}});
+}
+
+constexpr int64_t kWindow = 1672531260;
+constexpr int64_t kNow = 1672531290000;  // inside the window
+
+}  // namespace
+
+TEST_CASE("series beyond the limit are refused; known series still pass") {
+  SeriesLimiter limiter(60, 1000);
+  CHECK(limiter.admit(series("m", "a"), kWindow, 2, kNow));
+  CHECK(limiter.admit(series("m", "b"), kWindow, 2, kNow));
+  CHECK_FALSE(limiter.admit(series("m", "c"), kWindow, 2, kNow));
+  CHECK(limiter.admit(series("m", "a"), kWindow, 2, kNow));
+  // Another window and another meter count separately.
+  CHECK(limiter.admit(series("m", "c"), kWindow + 60, 2, kNow));
+  CHECK(limiter.admit(series("other", "c"), kWindow, 2, kNow));
+  CHECK(limiter.tracked_series() == 4);
+}
+
+TEST_CASE("a window's count is dropped one grace after it closed and went quiet") {
+  SeriesLimiter limiter(60, 1000);
+  CHECK(limiter.admit(series("m", "a"), kWindow, 1, kNow));
+  // Still counted until the window's end + grace, then forgotten at the next expiry.
+  CHECK_FALSE(limiter.admit(series("m", "b"), kWindow, 1, (kWindow + 60) * 1000 + 500));
+  CHECK(limiter.admit(series("m", "c"), kWindow + 120, 1, (kWindow + 63) * 1000));
+  CHECK(limiter.tracked_windows() == 1);
+  // A late burst for the old window starts a fresh count, bounded like the first.
+  CHECK(limiter.admit(series("m", "b"), kWindow, 1, (kWindow + 64) * 1000));
+  CHECK_FALSE(limiter.admit(series("m", "d"), kWindow, 1, (kWindow + 64) * 1000));
+}
+
+TEST_CASE("seeded series count against the limit") {
+  SeriesLimiter limiter(60, 1000);
+  limiter.seed(series("m", "a"), kWindow, kNow);
+  limiter.seed(series("m", "b"), kWindow, kNow);
+  CHECK(limiter.admit(series("m", "a"), kWindow, 2, kNow));
+  CHECK_FALSE(limiter.admit(series("m", "c"), kWindow, 2, kNow));
+}
