@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
 
 from broker import MockBroker  # noqa: E402
 from clickhouse import ClickHouse  # noqa: E402
-from meterd import Meterd, Workload, send_paced  # noqa: E402
+from meterd import Meterd, Workload, clickhouse_totals, send_paced  # noqa: E402
 
 BUILD_DIR = None
 TOPIC = "meter-windows"
@@ -29,16 +29,6 @@ EVENTS = 100_000
 # The mock broker keeps only ~5 MB per partition, so ClickHouse consumes while meterd produces,
 # over six partitions, with lz4 (which ClickHouse 18.16 reads) making records smaller still.
 PARTITIONS = 6
-
-
-def parse_usage(tsv):
-    """usage_per_subject.sql rows → (meter, subject, groups) -> [events, usage]."""
-    out = {}
-    for line in tsv.splitlines():
-        meter, subject, groups, events, usage = line.split("\t")
-        pairs = tuple(tuple(g.split("=", 1)) for g in groups.split(",")) if groups else ()
-        out[(meter, subject, pairs)] = [int(events), float(usage)]
-    return out
 
 
 def wait_for_count(clickhouse, expected, timeout_s):
@@ -81,8 +71,8 @@ class PipelineClickHouseTest(unittest.TestCase):
             counted = wait_for_count(clickhouse, EVENTS, timeout_s=120)
             consumed_s = time.monotonic() - started
             self.assertEqual(counted, EVENTS)
-            usage = parse_usage(clickhouse.query_file(
-                REPO_ROOT / "packaging" / "clickhouse" / "usage_per_subject.sql"))
+            usage = clickhouse_totals(
+                clickhouse, REPO_ROOT / "packaging" / "clickhouse" / "usage_per_subject.sql")
 
         expected = {k: [v[0], float(v[1])] for k, v in work.totals.items()}
         self.maxDiff = 4000
