@@ -33,15 +33,17 @@ def rss_bytes(pid):
 
 
 def wait_idle(pid, quiet_s=0.6, timeout_s=120):
-    """Waits until the process used under 5% of a core over `quiet_s` (its backlog is done)."""
+    """Waits until the process used under 5% of a core over `quiet_s` (its backlog is done);
+    returns the monotonic time its work ended (the start of that quiet period)."""
     deadline = time.monotonic() + timeout_s
-    last = cpu_seconds(pid)
+    last, since = cpu_seconds(pid), time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
         now = cpu_seconds(pid)
         if now - last < 0.05 * quiet_s + 1.0 / TICKS:
-            return
-        last = now
+            return since
+        last, since = now, time.monotonic()
+    return since
 
 
 def tool(build_dir, name):

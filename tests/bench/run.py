@@ -61,14 +61,15 @@ def single_event_rows(args, broker, work, size, table):
                   f"{base_rate:,.0f}/s, {base['kernel_drops']:,} kernel drops")
 
         agent = Agent(args.build_dir, work, broker, f"single-{transport}").start()
-        cpu0 = cpu_seconds(agent.pid)
+        cpu0, began = cpu_seconds(agent.pid), time.monotonic()
         sent = loadgen(args.build_dir, transport, agent.target(transport), size["single"])
-        wait_idle(agent.pid)
+        # Busy time: while the sender ran, or longer if meterd still worked through its queue.
+        busy_s = max(sent["seconds"], wait_idle(agent.pid) - began)
         cpu = cpu_seconds(agent.pid) - cpu0
         committed = agent.committed_events()
         drops = agent.stop().get(transport.replace("-", "_"), (0, 0))[1]
         lost = sent["events"] - committed
-        cores = cpu / sent["seconds"]
+        cores = cpu / busy_s
         us = 1e6 * cpu / max(committed, 1)
         table.add(f"meterd, {transport}, 1 event/datagram, sender full speed",
                   f"{committed:,} received, {lost:,} lost, {us:.2f} µs CPU/event",
