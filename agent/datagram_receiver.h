@@ -9,9 +9,12 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +27,11 @@ class DatagramReceiver {
  public:
   static constexpr int kBatch = 32;
   static constexpr size_t kMaxDatagram = 64 * 1024;
+  // After a drain, the receiver waits this long before it asks for readiness again, so that
+  // under load each wake-up finds a batch instead of one datagram: a wake-up (epoll, a context
+  // switch) costs more than decoding a small event. It bounds wake-ups to 5,000 a second; the
+  // receive buffer holds far more than arrives meanwhile, and 200 µs is nothing to a meter.
+  static constexpr std::chrono::microseconds kCoalesce{200};
 
   DatagramReceiver(PayloadSink& sink, std::string listener);
 
@@ -37,6 +45,13 @@ class DatagramReceiver {
   int64_t kernel_drops() const { return kernel_drops_.load(); }
   int64_t oversized() const { return oversized_.load(); }
 
+  // The timer receive_until_closed() waits on between drains; created on first use.
+  template <typename Executor>
+  boost::asio::steady_timer& pause(const Executor& executor) {
+    if (!pause_) pause_.emplace(executor);
+    return *pause_;
+  }
+
  private:
   PayloadSink& sink_;
   std::string listener_;
@@ -46,16 +61,22 @@ class DatagramReceiver {
   std::atomic<int64_t> datagrams_{0};
   std::atomic<int64_t> kernel_drops_{0};
   std::atomic<int64_t> oversized_{0};
+  std::optional<boost::asio::steady_timer> pause_;
 };
 
-// Waits for `socket` to become readable and drains it, until the socket is closed. Shared by the
-// UDP and Unix datagram listeners, whose sockets differ only in protocol.
+// Waits for `socket` to become readable and drains it, then pauses kCoalesce, until the socket
+// is closed. Shared by the UDP and Unix datagram listeners, whose sockets differ only in
+// protocol. Both objects must outlive the io_context's run.
 template <typename Socket>
 void receive_until_closed(Socket& socket, DatagramReceiver& receiver) {
   socket.async_wait(Socket::wait_read, [&socket, &receiver](boost::system::error_code ec) {
     if (ec) return;  // closed
     receiver.drain(socket.native_handle());
-    receive_until_closed(socket, receiver);
+    auto& pause = receiver.pause(socket.get_executor());
+    pause.expires_after(DatagramReceiver::kCoalesce);
+    pause.async_wait([&socket, &receiver](boost::system::error_code ec) {
+      if (!ec && socket.is_open()) receive_until_closed(socket, receiver);
+    });
   });
 }
 

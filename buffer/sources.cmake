@@ -6,5 +6,6 @@ set(METERD_BUFFER_SOURCES
   buffer/series_identity.cc
   buffer/sqlite_handle.cc
   buffer/store.cc
+  buffer/window_map.cc
   buffer/window_table.cc
 )

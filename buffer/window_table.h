@@ -8,11 +8,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "buffer/accumulator.h"
+#include "buffer/window_map.h"
 
 namespace meterd {
 
@@ -30,17 +29,11 @@ class WindowTable {
   void merge_from(const WindowTable& later);
 
   size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  bool empty() const { return entries_.size() == 0; }
   void clear() { entries_.clear(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  // Key: series identity followed by the window start as 8 little-endian bytes.
-  std::unordered_map<std::string, Accumulator, Hash, std::equal_to<>> entries_;
-  std::string scratch_key_;  // reused so a hit costs no allocation
+  WindowMap entries_;  // a flat map: see window_map.h for why not std::unordered_map
 };
 
 }  // namespace meterd

@@ -112,18 +112,6 @@ class Agent:
         return {"udp": self.udp, "unix-datagram": self.unix_datagram,
                 "unix-stream": self.unix_stream, "http": self.http}[transport]
 
-    def committed_events(self):
-        """Events held by the buffer (open windows + outbox), per meter (two meters)."""
-        open_events, outbox_events, _ = self.meterd.buffered()
-        return (open_events + outbox_events) // len(self.meterd.config["meters"])
-
-    def open_series(self):
-        db = sqlite3.connect(f"file:{self.meterd.buffer_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return db.execute("SELECT count(*) FROM open_windows").fetchone()[0]
-        finally:
-            db.close()
-
     def outbox_empty(self):
         db = sqlite3.connect(f"file:{self.meterd.buffer_path}?mode=ro", uri=True, timeout=10)
         try:
@@ -132,7 +120,9 @@ class Agent:
             db.close()
 
     def stop(self):
-        """SIGTERM; returns the log's counters: {listener: (datagrams, kernel drops)}."""
+        """SIGTERM; returns the log's counters: {listener: (datagrams, kernel drops),
+        "accepted": events accepted}. (Counting the buffer would miss the windows that closed
+        and were sent during the run.)"""
         self.meterd.stop(timeout_s=120)
         counters = {}
         for line in self.meterd.log:
@@ -141,4 +131,6 @@ class Agent:
                 if marker in line:
                     words = line.split(marker, 1)[1].split()
                     counters[name] = (int(words[0]), int(words[3]))
+            if "meterd stopped: " in line:
+                counters["accepted"] = int(line.split("meterd stopped: ", 1)[1].split()[0])
         return counters

@@ -10,6 +10,7 @@ recvmmsg baseline are what to compare across machines, since absolute figures mo
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -66,8 +67,9 @@ def single_event_rows(args, broker, work, size, table):
         # Busy time: while the sender ran, or longer if meterd still worked through its queue.
         busy_s = max(sent["seconds"], wait_idle(agent.pid) - began)
         cpu = cpu_seconds(agent.pid) - cpu0
-        committed = agent.committed_events()
-        drops = agent.stop().get(transport.replace("-", "_"), (0, 0))[1]
+        counters = agent.stop()
+        committed = counters["accepted"]
+        drops = counters.get(transport.replace("-", "_"), (0, 0))[1]
         lost = sent["events"] - committed
         cores = cpu / busy_s
         us = 1e6 * cpu / max(committed, 1)
@@ -87,8 +89,7 @@ def packed_rows(args, broker, work, size, table):
                        per_payload=20)
         wait_idle(agent.pid)
         cpu = cpu_seconds(agent.pid) - cpu0
-        committed = agent.committed_events()
-        agent.stop()
+        committed = agent.stop()["accepted"]
         per_cpu_s = committed / max(cpu, 1e-9)
         table.add(f"meterd capacity, {transport}, 20 events/datagram",
                   f"{per_cpu_s:,.0f} events/CPU-s",
@@ -154,16 +155,19 @@ def memory_rows(args, broker, work, size, table):
     idle = rss_bytes(agent.pid)
     table.add("resident memory, idle", f"{idle / 2**20:.1f} MiB", "VmRSS after start",
               "≤ 25 MiB", idle <= 25 * 2**20)
+    totals = os.path.join(work, "memory-totals.json")
     for series in size["series"]:
         # One event per subject feeds two series (the SUM with groups and the COUNT).
-        loadgen(args.build_dir, "unix-datagram", agent.unix_datagram, series // 2,
+        loadgen(args.build_dir, "unix-datagram", agent.unix_datagram, series // 2, totals,
                 per_payload=20, subjects=series // 2, groups=1)
         wait_idle(agent.pid)
         time.sleep(0.5)
-        rss, active = rss_bytes(agent.pid), agent.open_series()
+        with open(totals) as f:
+            active = json.load(f)["series"]
+        rss = rss_bytes(agent.pid)
         per = (rss - idle) / max(active, 1)
         table.add(f"resident memory, {series:,} active series", f"{rss / 2**20:.1f} MiB",
-                  f"{active:,} open windows; {per:,.0f} B per series above idle",
+                  f"{active:,} series; {per:,.0f} B per series above idle",
                   "≤ 300 B/series", per <= 300)
     agent.stop()
 
