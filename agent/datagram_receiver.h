@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/local/datagram_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -17,6 +18,7 @@
 #include <optional>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "agent/ingest.h"
@@ -31,6 +33,8 @@ class DatagramReceiver {
   // under load each wake-up finds a batch instead of one datagram: a wake-up (epoll, a context
   // switch) costs more than decoding a small event. It bounds wake-ups to 5,000 a second; the
   // receive buffer holds far more than arrives meanwhile, and 200 µs is nothing to a meter.
+  // UDP only: a Unix datagram sender blocks once net.unix.max_dgram_qlen (10 by default)
+  // datagrams wait, so pausing there would throttle the sender instead of batching.
   static constexpr std::chrono::microseconds kCoalesce{200};
 
   DatagramReceiver(PayloadSink& sink, std::string listener);
@@ -64,14 +68,18 @@ class DatagramReceiver {
   std::optional<boost::asio::steady_timer> pause_;
 };
 
-// Waits for `socket` to become readable and drains it, then pauses kCoalesce, until the socket
-// is closed. Shared by the UDP and Unix datagram listeners, whose sockets differ only in
-// protocol. Both objects must outlive the io_context's run.
+// Waits for `socket` to become readable and drains it (then, for UDP, pauses kCoalesce), until
+// the socket is closed. Shared by the UDP and Unix datagram listeners, whose sockets differ only
+// in protocol. Both objects must outlive the io_context's run.
 template <typename Socket>
 void receive_until_closed(Socket& socket, DatagramReceiver& receiver) {
   socket.async_wait(Socket::wait_read, [&socket, &receiver](boost::system::error_code ec) {
     if (ec) return;  // closed
     receiver.drain(socket.native_handle());
+    if constexpr (std::is_same_v<typename Socket::protocol_type,
+                                 boost::asio::local::datagram_protocol>) {
+      return receive_until_closed(socket, receiver);
+    }
     auto& pause = receiver.pause(socket.get_executor());
     pause.expires_after(DatagramReceiver::kCoalesce);
     pause.async_wait([&socket, &receiver](boost::system::error_code ec) {

@@ -23,7 +23,7 @@ Status open_database(const std::string& path, bool read_only, SqliteDb* out) {
   // outbox's key index and the dedup table are written at random places, and every miss became
   // a pread plus, at commit, a rewrite of the page. The cache grows only as pages are used, so
   // an idle agent does not pay for it.
-  if (Status s = exec(raw, "PRAGMA cache_size=-16384"); !s) return s;  // KiB: 16 MiB
+  if (Status s = exec(raw, "PRAGMA cache_size=-8192"); !s) return s;  // KiB: 8 MiB
   *out = std::move(db);
   return Status::ok();
 }
