@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agent/ingest.h"
+#include "agent/receive_batch.h"
 
 namespace meterd {
 
@@ -59,9 +60,7 @@ class DatagramReceiver {
  private:
   PayloadSink& sink_;
   std::string listener_;
-  size_t slot_size_;
-  std::vector<char> buffers_;  // kBatch slots, each padded for simdjson
-  std::vector<char> controls_;
+  ReceiveBatch<kBatch> batch_;  // slots padded for simdjson
   std::atomic<int64_t> datagrams_{0};
   std::atomic<int64_t> kernel_drops_{0};
   std::atomic<int64_t> oversized_{0};

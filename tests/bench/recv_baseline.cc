@@ -1,7 +1,7 @@
 // recv_baseline: the floor meterd's datagram ingest is compared with. It receives on the same
-// socket type, with the same receive buffer, batch size and 64 KiB slots as
-// agent/datagram_receiver.cc, and discards every datagram: what it costs per datagram is the
-// kernel's share, which no agent can avoid.
+// socket type, with the same receive buffer and the same recvmmsg batch (agent/receive_batch.h:
+// 32 slots of 64 KiB) as agent/datagram_receiver.cc, and discards every datagram: what it costs
+// per datagram is the kernel's share, which no agent can avoid.
 //
 //   recv_baseline --transport udp|unix-datagram --listen 127.0.0.1:0|PATH
 // Prints `READY <port or path>` once bound; on SIGTERM prints one JSON line: datagrams, bytes,
@@ -19,7 +19,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <vector>
+
+#include "agent/receive_batch.h"
 
 namespace {
 
@@ -27,7 +28,6 @@ volatile std::sig_atomic_t stopping = 0;
 
 constexpr int kBatch = 32;
 constexpr size_t kSlot = 64 * 1024;
-constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t));
 
 double cpu_seconds() {
   rusage usage{};
@@ -85,9 +85,7 @@ int main(int argc, char** argv) {
   std::printf("READY %s\n", bound.c_str());
   std::fflush(stdout);
 
-  std::vector<char> buffers(kSlot * kBatch), controls(kControl * kBatch);
-  mmsghdr messages[kBatch];
-  iovec vectors[kBatch];
+  meterd::ReceiveBatch<kBatch> batch(kSlot, kSlot);
   long long datagrams = 0, bytes = 0;
   uint32_t drops = 0;
   while (!stopping) {
@@ -95,23 +93,10 @@ int main(int argc, char** argv) {
     if (poll(&ready, 1, 100) <= 0) continue;
     // Like meterd: receive until the socket would block, then wait again.
     for (int received = kBatch; received == kBatch;) {
-      for (int i = 0; i < kBatch; ++i) {
-        vectors[i] = {buffers.data() + i * kSlot, kSlot};
-        messages[i] = {};
-        messages[i].msg_hdr.msg_iov = &vectors[i];
-        messages[i].msg_hdr.msg_iovlen = 1;
-        messages[i].msg_hdr.msg_control = controls.data() + i * kControl;
-        messages[i].msg_hdr.msg_controllen = kControl;
-      }
-      received = recvmmsg(fd, messages, kBatch, MSG_DONTWAIT, nullptr);
+      received = batch.receive(fd);
       for (int i = 0; i < received; ++i) {
-        bytes += messages[i].msg_len;
-        msghdr& header = messages[i].msg_hdr;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
-          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-            std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-          }
-        }
+        bytes += batch.message(i).msg_len;
+        drops = batch.drops(i, drops);
       }
       if (received > 0) datagrams += received;
     }
