@@ -20,10 +20,12 @@ void DatagramReceiver::enable_drop_counter(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
 }
 
-void DatagramReceiver::drain(int fd) {
+int64_t DatagramReceiver::drain(int fd) {
+  int64_t total = 0;
   for (;;) {
     int received = batch_.receive(fd);
-    if (received <= 0) return;  // EAGAIN: drained; other errors: wait for the next readiness
+    if (received <= 0) return total;  // EAGAIN: drained; other errors: wait for readiness
+    total += received;
     int64_t now_ms = wall_clock_ms();
     datagrams_ += received;
     uint32_t drops = static_cast<uint32_t>(kernel_drops_.load());
@@ -40,7 +42,7 @@ void DatagramReceiver::drain(int fd) {
       sink_.accept(payload, nullptr);
     }
     kernel_drops_ = drops;
-    if (received < kBatch) return;
+    if (received < kBatch) return total;
   }
 }
 

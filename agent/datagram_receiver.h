@@ -43,8 +43,8 @@ class DatagramReceiver {
   // Turns on the kernel drop counter for `fd` (best effort).
   static void enable_drop_counter(int fd);
 
-  // Receives until the socket would block.
-  void drain(int fd);
+  // Receives until the socket would block; returns the datagrams received.
+  int64_t drain(int fd);
 
   int64_t datagrams() const { return datagrams_.load(); }
   int64_t kernel_drops() const { return kernel_drops_.load(); }
@@ -67,23 +67,33 @@ class DatagramReceiver {
   std::optional<boost::asio::steady_timer> pause_;
 };
 
-// Waits for `socket` to become readable and drains it (then, for UDP, pauses kCoalesce), until
-// the socket is closed. Shared by the UDP and Unix datagram listeners, whose sockets differ only
-// in protocol. Both objects must outlive the io_context's run.
+template <typename Socket>
+void drain_then_pause(Socket& socket, DatagramReceiver& receiver);
+
+// Waits for `socket` to become readable and drains it, until the socket is closed. Shared by the
+// UDP and Unix datagram listeners, whose sockets differ only in protocol. Both objects must
+// outlive the io_context's run.
 template <typename Socket>
 void receive_until_closed(Socket& socket, DatagramReceiver& receiver) {
   socket.async_wait(Socket::wait_read, [&socket, &receiver](boost::system::error_code ec) {
-    if (ec) return;  // closed
-    receiver.drain(socket.native_handle());
-    if constexpr (std::is_same_v<typename Socket::protocol_type,
-                                 boost::asio::local::datagram_protocol>) {
-      return receive_until_closed(socket, receiver);
-    }
-    auto& pause = receiver.pause(socket.get_executor());
-    pause.expires_after(DatagramReceiver::kCoalesce);
-    pause.async_wait([&socket, &receiver](boost::system::error_code ec) {
-      if (!ec && socket.is_open()) receive_until_closed(socket, receiver);
-    });
+    if (!ec) drain_then_pause(socket, receiver);  // an error: closed
+  });
+}
+
+// Drains; then, for UDP, after a pause of kCoalesce drains again at once, without asking epoll
+// (under load there is always something by then), and waits for readiness only once a drain
+// came back empty.
+template <typename Socket>
+void drain_then_pause(Socket& socket, DatagramReceiver& receiver) {
+  constexpr bool kUnix =
+      std::is_same_v<typename Socket::protocol_type, boost::asio::local::datagram_protocol>;
+  if (receiver.drain(socket.native_handle()) == 0 || kUnix) {
+    return receive_until_closed(socket, receiver);
+  }
+  auto& pause = receiver.pause(socket.get_executor());
+  pause.expires_after(DatagramReceiver::kCoalesce);
+  pause.async_wait([&socket, &receiver](boost::system::error_code ec) {
+    if (!ec && socket.is_open()) drain_then_pause(socket, receiver);
   });
 }
 
