@@ -103,7 +103,7 @@ void KafkaForwarder::run() {
 
 void KafkaForwarder::produce_new_rows() {
   while (!stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight) {
-    std::vector<OutboxRow> rows;
+    std::vector<OutboxRow>& rows = read_rows_;
     int room = options_.max_in_flight - static_cast<int>(in_flight_.size());
     if (Status s = reader_->read_after(cursor_, std::min(room, options_.read_batch), &rows); !s) {
       spdlog::error("uplink: reading the outbox: {}", s.message());
