@@ -4,6 +4,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace meterd {
 namespace {
 
@@ -42,11 +45,11 @@ void WindowMap::grow() {
   std::vector<Entry> old(std::max(kInitialSlots, slots_.size() * 2));
   old.swap(slots_);
   size_t mask = slots_.size() - 1;
-  for (const Entry& e : old) {
+  for (Entry& e : old) {
     if (!e.used) continue;
     size_t i = e.hash & mask;
     while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = e;
+    slots_[i] = std::move(e);  // cheap today; an accumulator may one day own memory
   }
 }
 
