@@ -1,5 +1,7 @@
 // CloudEvents JSON decoding with simdjson's DOM parser (one parser reused, so steady-state
-// decoding allocates nothing). See cloudevent_decoder.h for the accepted forms.
+// decoding allocates nothing). See cloudevent_decoder.h for the accepted forms. The DOM rather
+// than On-Demand: meters read `data` by JSONPath after the envelope was checked, and a dead
+// letter needs the event minified; stage 1 and 2 of the parse are ~10% of the ingest profile.
 #include "agent/cloudevent_decoder.h"
 
 #include "agent/rfc3339.h"
@@ -13,11 +15,44 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// The fields an event is checked for, found in one pass over its keys (simdjson's at_key scans
+// the object anew for every lookup, seven scans per event on the hot path).
+struct Fields {
+  simdjson::dom::element specversion, id, source, type, subject, time, data;
+  bool has_specversion = false, has_id = false, has_source = false, has_type = false,
+       has_subject = false, has_time = false, has_data = false;
+};
+
+void collect_fields(simdjson::dom::object object, Fields* f) {
+  for (auto [key, value] : object) {
+    // Dispatch on length first: one integer compare rejects most keys.
+    switch (key.size()) {
+      case 2:
+        if (key == "id") f->id = value, f->has_id = true;
+        break;
+      case 4:
+        if (key == "type") f->type = value, f->has_type = true;
+        else if (key == "time") f->time = value, f->has_time = true;
+        else if (key == "data") f->data = value, f->has_data = true;
+        break;
+      case 6:
+        if (key == "source") f->source = value, f->has_source = true;
+        break;
+      case 7:
+        if (key == "subject") f->subject = value, f->has_subject = true;
+        break;
+      case 11:
+        if (key == "specversion") f->specversion = value, f->has_specversion = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 // Reads a required non-empty string field; returns the reason when it is not one.
-const char* required_string(simdjson::dom::object object, const char* field,
-                            std::string_view* out) {
-  simdjson::dom::element value;
-  if (object.at_key(field).get(value)) return "required";
+const char* required_string(bool present, simdjson::dom::element value, std::string_view* out) {
+  if (!present) return "required";
   if (value.get_string().get(*out)) return "must be a string";
   if (out->empty()) return "must not be empty";
   return nullptr;
@@ -88,36 +123,40 @@ void CloudEventDecoder::decode_element(simdjson::dom::element element, size_t in
   simdjson::dom::object object;
   if (element.get_object().get(object)) return invalid("", "an event must be a JSON object");
 
+  Fields fields;
+  collect_fields(object, &fields);
   CloudEvent event;
   event.element = element;
   std::string_view specversion;
-  if (const char* why = required_string(object, "specversion", &specversion)) {
+  if (const char* why = required_string(fields.has_specversion, fields.specversion, &specversion)) {
     return invalid("specversion", why);
   }
   if (specversion != "1.0") return invalid("specversion", "must be \"1.0\"");
-  if (const char* why = required_string(object, "id", &event.id)) return invalid("id", why);
-  if (const char* why = required_string(object, "source", &event.source)) {
+  if (const char* why = required_string(fields.has_id, fields.id, &event.id)) {
+    return invalid("id", why);
+  }
+  if (const char* why = required_string(fields.has_source, fields.source, &event.source)) {
     return invalid("source", why);
   }
-  if (const char* why = required_string(object, "type", &event.type)) return invalid("type", why);
-  if (const char* why = required_string(object, "subject", &event.subject)) {
+  if (const char* why = required_string(fields.has_type, fields.type, &event.type)) {
+    return invalid("type", why);
+  }
+  if (const char* why = required_string(fields.has_subject, fields.subject, &event.subject)) {
     return invalid("subject", why);
   }
 
   event.time_ms = received_ms;
-  simdjson::dom::element time;
-  if (object.at_key("time").get(time) == simdjson::SUCCESS && !time.is_null()) {
+  if (fields.has_time && !fields.time.is_null()) {
     std::string_view text;
-    if (time.get_string().get(text)) return invalid("time", "must be an RFC 3339 string");
+    if (fields.time.get_string().get(text)) return invalid("time", "must be an RFC 3339 string");
     if (!parse_rfc3339_ms(text, &event.time_ms)) {
       return invalid("time", "not an RFC 3339 timestamp");
     }
   }
 
-  simdjson::dom::element data;
-  if (object.at_key("data").get(data) == simdjson::SUCCESS && !data.is_null()) {
-    if (!data.is_object()) return invalid("data", "must be a JSON object");
-    event.data = data;
+  if (fields.has_data && !fields.data.is_null()) {
+    if (!fields.data.is_object()) return invalid("data", "must be a JSON object");
+    event.data = fields.data;
     event.has_data = true;
   }
   sink.on_event(event);

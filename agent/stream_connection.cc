@@ -28,7 +28,7 @@ void StreamConnection::stop_reading() {
 
 void StreamConnection::read_more() {
   socket_.async_read_some(
-      asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
+      asio::buffer(read_buffer_, kReadSize), [self = shared_from_this()](boost::system::error_code ec,
                                                               size_t size) {
         if (!self->reading_) return;
         if (ec) {
@@ -67,8 +67,9 @@ void StreamConnection::handle_bytes(std::string_view bytes) {
       break;
     }
     if (partial_line_.empty()) {
-      handle_line(piece);
+      handle_line(piece);  // inside read_buffer_, which is padded
     } else {
+      partial_line_.reserve(partial_line_.size() + piece.size() + simdjson::SIMDJSON_PADDING);
       partial_line_.append(piece);
       handle_line(partial_line_);
       partial_line_.clear();
@@ -91,7 +92,7 @@ void StreamConnection::handle_line(std::string_view line) {
   if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank lines are skipped
   result_.errors.clear();
   result_.events = 0;
-  sink_.accept(Payload{line, false, "unix_stream", wall_clock_ms(), /*acknowledged=*/true},
+  sink_.accept(Payload{line, /*padded=*/true, "unix_stream", wall_clock_ms(), /*acknowledged=*/true},
                &result_);
   generation_ = result_.generation;
   for (const EventError& error : result_.errors) {

@@ -25,6 +25,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
  private:
   void read_more();
   void handle_bytes(std::string_view bytes);
+  // `line` must be followed by simdjson::SIMDJSON_PADDING readable bytes.
   void handle_line(std::string_view line);
   void settle_through(uint64_t generation, bool durable);
   void send(std::string text);
@@ -35,8 +36,11 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   PayloadSink& sink_;
   Durability& durability_;
   const int64_t max_line_bytes_;
-  char read_buffer_[64 * 1024];
-  std::string partial_line_;
+  // Reads fill kReadSize bytes; the rest is simdjson's padding, so a line decoded in place
+  // needs no padded copy (simdjson copies an unpadded input into a fresh allocation).
+  static constexpr size_t kReadSize = 64 * 1024;
+  char read_buffer_[kReadSize + simdjson::SIMDJSON_PADDING];
+  std::string partial_line_;  // its capacity is kept padded too
   bool discarding_ = false;    // inside a line that is too long, until its newline
   bool reading_ = true;
   bool refused_ = false;       // the buffer refused some lines; no more acks here

@@ -50,10 +50,12 @@ Status OutboxReader::read_after(int64_t after_seq, int limit, std::vector<Outbox
   StatementUse use(read_after_);
   read_after_.bind(1, after_seq);
   read_after_.bind(2, int64_t{limit});
+  size_t count = 0;
   while (read_after_.step(&status)) {
-    rows->emplace_back();
-    if (Status s = read_row(read_after_, &rows->back()); !s) return s;
+    if (count == rows->size()) rows->emplace_back();
+    if (Status s = read_row(read_after_, &(*rows)[count++]); !s) return s;
   }
+  rows->resize(count);
   return status;
 }
 

@@ -34,7 +34,8 @@ class OutboxReader {
  public:
   static Status open(const std::string& path, std::unique_ptr<OutboxReader>* out);
 
-  // Appends up to `limit` rows with seq > `after_seq`, in seq order.
+  // Replaces `rows` with up to `limit` rows with seq > `after_seq`, in seq order, reusing the
+  // storage of the rows it held (the uplink reads thousands of rows a second into one vector).
   Status read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows);
   // Reads one row; `found` is false once it was deleted.
   Status read_one(int64_t seq, OutboxRow* row, bool* found);

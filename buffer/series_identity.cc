@@ -49,13 +49,16 @@ std::string encode_series(const SeriesParts& parts) {
 }
 
 bool decode_series(std::string_view encoded, SeriesParts* parts) {
-  parts->groups.clear();
   if (!read_field(&encoded, &parts->meter) || !read_field(&encoded, &parts->subject)) return false;
+  // Reuses the strings `parts` already holds: the uplink decodes every outbox row into the
+  // same few objects.
+  size_t groups = 0;
   while (!encoded.empty()) {
-    std::pair<std::string, std::string> group;
-    if (!read_field(&encoded, &group.first) || !read_field(&encoded, &group.second)) return false;
-    parts->groups.push_back(std::move(group));
+    if (groups == parts->groups.size()) parts->groups.emplace_back();
+    auto& [name, value] = parts->groups[groups++];
+    if (!read_field(&encoded, &name) || !read_field(&encoded, &value)) return false;
   }
+  parts->groups.resize(groups);
   return true;
 }
 

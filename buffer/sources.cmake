@@ -9,5 +9,6 @@ set(METERD_BUFFER_SOURCES
   buffer/sqlite_handle.cc
   buffer/store.cc
   buffer/store_coarsen.cc
+  buffer/window_map.cc
   buffer/window_table.cc
 )

@@ -105,7 +105,7 @@ Status Store::prepare_statements() {
     DELETE FROM open_distinct WHERE (series_id, window_start, window_size_s) IN (
       SELECT series_id, window_start, window_size_s FROM open_windows WHERE closes_at_ms <= ?1))sql");
   prepare(delete_due_, "DELETE FROM open_windows WHERE closes_at_ms <= ?1");
-  prepare(delete_outbox_, "DELETE FROM outbox WHERE seq = ?1");
+  prepare(delete_outbox_, "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2");
   prepare(insert_dead_letter_,
           "INSERT INTO dead_letters (received_ms, listener, reason, raw) VALUES (?1, ?2, ?3, ?4)");
   prepare(evict_dead_letters_,
@@ -425,9 +425,15 @@ void Store::mark_delivered(const std::vector<int64_t>& seqs) {
 }
 
 Status Store::delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result) {
-  for (int64_t seq : seqs) {
+  // Deliveries arrive in runs of consecutive seqs: one DELETE per run, not per row (the
+  // per-row statement was half of the drain's CPU). A run holds delivered seqs only.
+  std::vector<int64_t> sorted(seqs);
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t first = 0, last; first < sorted.size(); first = last + 1) {
+    for (last = first; last + 1 < sorted.size() && sorted[last + 1] <= sorted[last] + 1;) ++last;
     StatementUse use(delete_outbox_);
-    delete_outbox_.bind(1, seq);
+    delete_outbox_.bind(1, sorted[first]);
+    delete_outbox_.bind(2, sorted[last]);
     if (Status s = delete_outbox_.run(); !s) return s;
     result->rows_deleted += sqlite3_changes(db_.get());
   }

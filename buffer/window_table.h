@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "buffer/accumulator.h"
+#include "buffer/window_map.h"
 
 namespace meterd {
 
@@ -42,23 +43,19 @@ class WindowTable {
   void merge_from(const WindowTable& later);
 
   size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  bool empty() const { return entries_.size() == 0; }
+  void clear() {
+    entries_.clear();
+    distinct_.clear();
+  }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  struct Entry {
-    Accumulator values;
-    DistinctValues distinct;
-  };
-  Entry& entry(std::string_view series_identity, int64_t window_start);
+  static std::string distinct_key(std::string_view series_identity, int64_t window_start);
 
-  // Key: series identity followed by the window start as 8 little-endian bytes.
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
-  std::string scratch_key_;  // reused so a hit costs no allocation
+  WindowMap entries_;  // a flat map: see window_map.h for why not std::unordered_map
+  // Only UNIQUE_COUNT entries have distinct values, so they live beside the flat map, keyed by
+  // identity plus window start, rather than making every slot carry a set.
+  std::unordered_map<std::string, DistinctValues> distinct_;
 };
 
 }  // namespace meterd

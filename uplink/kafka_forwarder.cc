@@ -103,7 +103,7 @@ void KafkaForwarder::run() {
 
 void KafkaForwarder::produce_new_rows() {
   while (!stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight) {
-    std::vector<OutboxRow> rows;
+    std::vector<OutboxRow>& rows = read_rows_;
     int room = options_.max_in_flight - static_cast<int>(in_flight_.size());
     Status s;
     // Reading claims the rows: from here on they may be in flight, and coarsening leaves them be.

@@ -83,6 +83,7 @@ class KafkaForwarder {
   std::unordered_set<int64_t> in_flight_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> retries_;
   std::vector<int64_t> confirmed_;  // filled by on_delivery during poll
+  std::vector<OutboxRow> read_rows_;  // reused batch after batch, so reading allocates little
   std::string encode_buffer_;
   std::chrono::steady_clock::time_point last_error_log_{};
 

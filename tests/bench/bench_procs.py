@@ -1,0 +1,136 @@
+"""Process-level helpers of the bench runner: CPU time and resident memory read from /proc, the
+load generator, the recvmmsg baseline, and a meterd started with every listener on a fresh buffer.
+
+CPU time is utime + stime of /proc/PID/stat (every thread of the process, in clock ticks), so
+what meterd spends on its store and uplink threads is counted along with ingest.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+from meterd import Meterd, free_tcp_port, free_udp_port  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5)
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def wait_idle(pid, quiet_s=0.6, timeout_s=120):
+    """Waits until the process used under 5% of a core over `quiet_s` (its backlog is done);
+    returns the monotonic time its work ended (the start of that quiet period)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = cpu_seconds(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = cpu_seconds(pid)
+        if now - last < 0.05 * quiet_s + 1.0 / TICKS:
+            return since
+        last, since = now, time.monotonic()
+    return since
+
+
+def tool(build_dir, name):
+    return os.path.join(build_dir, "tests", "bench", name)
+
+
+def loadgen(build_dir, transport, target, events, totals=None, **options):
+    """Runs the load generator to the end; returns its JSON report."""
+    args = [tool(build_dir, "loadgen"), "--transport", transport, "--target", target,
+            "--events", str(events), "--run-id", f"r{time.monotonic_ns()}"]
+    for key, value in options.items():
+        args += ["--" + key.replace("_", "-"), str(value)]
+    if totals:
+        args += ["--totals", totals]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if not out.stdout.strip():
+        raise RuntimeError(f"loadgen failed: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def baseline(build_dir, transport, workdir, events, **options):
+    """The discard loop's figures for `events` single-event datagrams sent at full speed."""
+    listen = "127.0.0.1:0" if transport == "udp" else os.path.join(workdir, "baseline.sock")
+    proc = subprocess.Popen([tool(build_dir, "recv_baseline"), "--transport", transport,
+                             "--listen", listen], stdout=subprocess.PIPE, text=True)
+    try:
+        bound = proc.stdout.readline().split()[1]
+        target = f"127.0.0.1:{bound}" if transport == "udp" else bound
+        sent = loadgen(build_dir, transport, target, events, **options)
+        wait_idle(proc.pid, quiet_s=0.3)
+        proc.terminate()
+        result = json.loads(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait()
+    result["sent"] = sent
+    return result
+
+
+class Agent:
+    """meterd with every transport on, a fresh buffer, its own Kafka topic, and a log to parse."""
+
+    def __init__(self, build_dir, workdir, broker, name, **overrides):
+        os.makedirs(os.path.join(workdir, name), exist_ok=True)
+        self.topic = f"bench-{name}"
+        broker.create_topic(self.topic, 3)
+        self.udp = f"127.0.0.1:{free_udp_port()}"
+        self.unix_datagram = os.path.join(workdir, name, "events.sock")
+        self.unix_stream = os.path.join(workdir, name, "events.stream.sock")
+        self.http = f"127.0.0.1:{free_tcp_port()}"
+        self.meterd = Meterd(build_dir, os.path.join(workdir, name), broker.bootstrap, **overrides)
+        self.meterd.config["listeners"] = {
+            "udp": self.udp, "unix_datagram": self.unix_datagram,
+            "unix_stream": self.unix_stream, "http": self.http}
+        self.meterd.config["buffer"]["commit_interval"] = "200ms"  # the default
+        self.meterd.config["kafka"]["topic"] = self.topic
+
+    def start(self):
+        started = time.monotonic()
+        self.meterd.start()
+        self.ready_s = time.monotonic() - started
+        self.pid = self.meterd.proc.pid
+        return self
+
+    def target(self, transport):
+        return {"udp": self.udp, "unix-datagram": self.unix_datagram,
+                "unix-stream": self.unix_stream, "http": self.http}[transport]
+
+    def outbox_empty(self):
+        db = sqlite3.connect(f"file:{self.meterd.buffer_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return db.execute("SELECT min(seq) FROM outbox").fetchone()[0] is None
+        finally:
+            db.close()
+
+    def stop(self):
+        """SIGTERM; returns the log's counters: {listener: (datagrams, kernel drops),
+        "accepted": events accepted}. (Counting the buffer would miss the windows that closed
+        and were sent during the run.)"""
+        self.meterd.stop(timeout_s=120)
+        counters = {}
+        for line in self.meterd.log:
+            for name in ("udp", "unix_datagram"):
+                marker = f"] {name}: "
+                if marker in line:
+                    words = line.split(marker, 1)[1].split()
+                    counters[name] = (int(words[0]), int(words[3]))
+            if "meterd stopped: " in line:
+                counters["accepted"] = int(line.split("meterd stopped: ", 1)[1].split()[0])
+        return counters

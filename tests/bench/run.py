@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""The benchmark runner: starts the test broker and a meterd build, runs every scenario once and
+prints ONE table (Markdown) whose rows were all measured in this run, beside the targets.
+
+    python3 tests/bench/run.py --build-dir build-release [--size full|small|tiny]
+
+`ninja -C build-release bench` runs it at full size; ctest runs `--size tiny` as a smoke test.
+Figures are never asserted: the table says which targets were met. Ratios against the
+recvmmsg baseline are what to compare across machines, since absolute figures move with load.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_procs import (Agent, baseline, cpu_seconds, loadgen, rss_bytes,  # noqa: E402
+                         tool, wait_idle)
+from broker import MockBroker  # noqa: E402  (bench_procs put tests/harness on the path)
+
+SIZES = {
+    # single-event datagrams, 20-per-datagram events, stream, HTTP, backlog rows, series steps
+    "full": dict(single=2_000_000, packed=6_000_000, stream=2_000_000, http=1_000_000,
+                 backlog=1_000_000, series=(10_000, 100_000, 1_000_000)),
+    "small": dict(single=300_000, packed=1_000_000, stream=300_000, http=200_000,
+                  backlog=100_000, series=(10_000, 100_000)),
+    "tiny": dict(single=5_000, packed=20_000, stream=5_000, http=5_000, backlog=2_000,
+                 series=(1_000, 5_000)),
+}
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, what, result, detail="", target="", met=None):
+        mark = "" if met is None else ("yes" if met else "**no**")
+        self.rows.append((what, result, detail, target, mark))
+
+    def print(self):
+        head = ("measurement", "result", "detail", "target", "met")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for row in self.rows:
+            print("| " + " | ".join(row) + " |")
+
+
+def single_event_rows(args, broker, work, size, table):
+    """Baseline and meterd at the sender's full speed, one event per datagram."""
+    for transport in ("udp", "unix-datagram"):
+        base = baseline(args.build_dir, transport, work, size["single"])
+        base_rate = base["sent"]["events"] / base["sent"]["seconds"]
+        base_us = 1e6 * base["cpu_seconds"] / max(base["datagrams"], 1)
+        table.add(f"baseline recvmmsg discard, {transport}, 1 event/datagram",
+                  f"{base_us:.2f} µs CPU/datagram",
+                  f"{base['datagrams']:,} of {base['sent']['events']:,} received at "
+                  f"{base_rate:,.0f}/s, {base['kernel_drops']:,} kernel drops")
+
+        agent = Agent(args.build_dir, work, broker, f"single-{transport}").start()
+        cpu0, began = cpu_seconds(agent.pid), time.monotonic()
+        sent = loadgen(args.build_dir, transport, agent.target(transport), size["single"])
+        # Busy time: while the sender ran, or longer if meterd still worked through its queue.
+        busy_s = max(sent["seconds"], wait_idle(agent.pid) - began)
+        cpu = cpu_seconds(agent.pid) - cpu0
+        counters = agent.stop()
+        committed = counters["accepted"]
+        drops = counters.get(transport.replace("-", "_"), (0, 0))[1]
+        lost = sent["events"] - committed
+        cores = cpu / busy_s
+        us = 1e6 * cpu / max(committed, 1)
+        table.add(f"meterd, {transport}, 1 event/datagram, sender full speed",
+                  f"{committed:,} received, {lost:,} lost, {us:.2f} µs CPU/event",
+                  f"sent {sent['events'] / sent['seconds']:,.0f}/s; {drops:,} kernel drops; "
+                  f"{cores:.2f} cores; {us / base_us:.1f}× baseline CPU",
+                  "0 lost, ≤ 0.5 core", lost == 0 and cores <= 0.5)
+
+
+def packed_rows(args, broker, work, size, table):
+    """Capacity with 20 events per datagram, and the Kafka records the run produced."""
+    for transport in ("unix-datagram", "udp"):
+        agent = Agent(args.build_dir, work, broker, f"packed-{transport}").start()
+        cpu0 = cpu_seconds(agent.pid)
+        sent = loadgen(args.build_dir, transport, agent.target(transport), size["packed"],
+                       per_payload=20)
+        wait_idle(agent.pid)
+        cpu = cpu_seconds(agent.pid) - cpu0
+        committed = agent.stop()["accepted"]
+        per_cpu_s = committed / max(cpu, 1e-9)
+        table.add(f"meterd capacity, {transport}, 20 events/datagram",
+                  f"{per_cpu_s:,.0f} events/CPU-s",
+                  f"{committed:,} of {sent['events']:,} events ({sent['bytes'] // sent['payloads']}"
+                  f" B/datagram) in {cpu:.2f} CPU-s", "≥ 2,000,000", per_cpu_s >= 2_000_000)
+        if transport == "unix-datagram":
+            kafka_row(args, broker, agent, sent, table)
+
+
+def kafka_row(args, broker, agent, sent, table):
+    dump = subprocess.run([os.path.join(args.build_dir, "tests", "tools", "topic_dump"),
+                           "--brokers", broker.bootstrap, "--topic", agent.topic],
+                          capture_output=True, timeout=300)
+    lines = dump.stdout.splitlines()
+    record_bytes = sum(len(line.split(b"\t", 3)[3]) + 32 for line in lines if line.count(b"\t") >= 3)
+    scale = 1_000_000 / sent["events"]
+    table.add("Kafka per 1,000,000 events (1,000 subjects × 4 models)",
+              f"{len(lines) * scale:,.0f} messages, {record_bytes * scale / 1e6:,.2f} MB",
+              f"vs {sent['bytes'] * scale / 1e6:,.0f} MB of events received "
+              f"({sent['bytes'] / max(record_bytes, 1):,.0f}× less)")
+
+
+def acknowledged_rows(args, broker, work, size, table):
+    agent = Agent(args.build_dir, work, broker, "acknowledged").start()
+    stream = loadgen(args.build_dir, "unix-stream", agent.unix_stream, size["stream"],
+                     window=1_000_000)
+    rate = stream["acknowledged"] / stream["seconds"]
+    table.add("Unix stream, 1 event/line, acknowledged", f"{rate:,.0f} events/s",
+              f"{stream['acknowledged']:,} of {stream['events']:,} acknowledged in "
+              f"{stream['seconds']:.2f} s", "≥ 300,000/s", rate >= 300_000)
+    # Each answer waits for a commit (200 ms), so a connection carries one batch per commit at
+    # best: enough connections and large batches keep the store, not the clients, the limit.
+    http = loadgen(args.build_dir, "http", agent.http, size["http"], per_payload=5000,
+                   connections=16)
+    rate = http["acknowledged"] / http["seconds"]
+    table.add("HTTP batches of 5,000, 16 connections", f"{rate:,.0f} events/s",
+              f"{http['acknowledged']:,} of {http['events']:,} acknowledged (204) in "
+              f"{http['seconds']:.2f} s")
+    agent.stop()
+
+
+def backlog_rows(args, broker, work, size, table):
+    agent = Agent(args.build_dir, work, broker, "backlog")
+    os.makedirs(os.path.dirname(agent.meterd.buffer_path), exist_ok=True)
+    rows = size["backlog"]
+    subprocess.run([tool(args.build_dir, "make_backlog"), "--buffer", agent.meterd.buffer_path,
+                    "--rows", str(rows), "--agent-id", "test-agent"],
+                   check=True, capture_output=True, timeout=900)
+    agent.start()
+    started = time.monotonic()
+    while not agent.outbox_empty():
+        time.sleep(0.05)
+    drain_s = time.monotonic() - started
+    agent.stop()
+    table.add(f"restart to ready, {rows:,}-record backlog", f"{agent.ready_s:.2f} s",
+              "process start to `meterd ready`", "≤ 1 s", agent.ready_s <= 1.0)
+    table.add(f"outbox drain to the broker, {rows:,} records", f"{rows / drain_s:,.0f} records/s",
+              f"{drain_s:.2f} s from ready to an empty outbox", "≥ 100,000/s",
+              rows / drain_s >= 100_000)
+
+
+def memory_rows(args, broker, work, size, table):
+    agent = Agent(args.build_dir, work, broker, "memory").start()
+    time.sleep(1)
+    idle = rss_bytes(agent.pid)
+    table.add("resident memory, idle", f"{idle / 2**20:.1f} MiB", "VmRSS after start",
+              "≤ 25 MiB", idle <= 25 * 2**20)
+    totals = os.path.join(work, "memory-totals.json")
+    for series in size["series"]:
+        # One event per subject feeds two series (the SUM with groups and the COUNT).
+        loadgen(args.build_dir, "unix-datagram", agent.unix_datagram, series // 2, totals,
+                per_payload=20, subjects=series // 2, groups=1)
+        wait_idle(agent.pid)
+        time.sleep(0.5)
+        with open(totals) as f:
+            active = json.load(f)["series"]
+        rss = rss_bytes(agent.pid)
+        per = (rss - idle) / max(active, 1)
+        table.add(f"resident memory, {series:,} active series", f"{rss / 2**20:.1f} MiB",
+                  f"{active:,} series; {per:,.0f} B per series above idle",
+                  "≤ 300 B/series", per <= 300)
+    agent.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--size", choices=SIZES, default="full")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    args.build_dir = os.path.abspath(args.build_dir)
+    size = SIZES[args.size]
+    work = tempfile.mkdtemp(prefix="meterd-bench-")
+    table = Table()
+    began = time.monotonic()
+    try:
+        with MockBroker(args.build_dir, brokers=1, topics={}, stderr=subprocess.DEVNULL) as broker:
+            single_event_rows(args, broker, work, size, table)
+            packed_rows(args, broker, work, size, table)
+            acknowledged_rows(args, broker, work, size, table)
+            backlog_rows(args, broker, work, size, table)
+            memory_rows(args, broker, work, size, table)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"\nmeterd benchmark, size {args.size}, {os.cpu_count()} CPUs, "
+          f"{time.monotonic() - began:.0f} s\n")
+    table.print()
+
+
+if __name__ == "__main__":
+    main()
