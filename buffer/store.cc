@@ -200,6 +200,11 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
   }
   int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
           saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_;
+  // Coarsening must not only merge rows the uplink has not read, it must also commit before the
+  // uplink reads again: a read between the merge and the COMMIT would still see (and send) the
+  // merged rows. So the claim mutex is held for the whole transaction.
+  std::unique_lock claim(claim_mutex_, std::defer_lock);
+  if (options_.coarsen_at_rows > 0) claim.lock();
   Status status = in_transaction([&] {
     ++commit_seq_;
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);

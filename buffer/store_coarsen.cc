@@ -4,7 +4,7 @@
 // stay exact; only minute resolution is given up for the outage.
 //
 // Only rows the uplink has not read are merged (seq > claimed_through_, checked under the claim
-// mutex held for the whole merge): a row already handed to librdkafka may still be confirmed, and
+// mutex, which commit() holds until the merge is committed): a row already handed to librdkafka may still be confirmed, and
 // merging it as well would count it twice. Each merged row is a new partial with a fresh revision
 // (a new commit sequence number), so its key collides with no earlier partial.
 #include <fmt/format.h>
@@ -28,7 +28,7 @@ Status Store::coarsen_outbox(CommitResult* result) {
   if (options_.coarsen_at_rows <= 0 || outbox_rows() <= options_.coarsen_at_rows) {
     return Status::ok();
   }
-  std::lock_guard lock(claim_mutex_);
+  // commit() holds claim_mutex_ for its whole transaction (see there).
   return coarsen_to(kCoarseSize, claimed_through_, result);
 }
 

@@ -10,7 +10,6 @@ zone and in UTC, must return exactly what the reference model computes from the 
 Usage: /usr/bin/python3 tests/e2e/test_aggregations_clickhouse.py --build-dir BUILD [unittest args]
 """
 
-import argparse
 import sys
 import tempfile
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
+
+from testmain import run_tests  # noqa: E402
 
 from aggregations import (METERS, AggregationWorkload, reference_periods,  # noqa: E402
                           send_waves)
@@ -89,8 +90,4 @@ class AggregationsClickHouseTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--build-dir", required=True)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = str(Path(args.build_dir).resolve())
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    run_tests(globals())

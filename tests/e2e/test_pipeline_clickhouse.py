@@ -9,7 +9,6 @@ buffered) makes meterd resend what it had not confirmed, so ClickHouse also sees
 Usage: /usr/bin/python3 tests/e2e/test_pipeline_clickhouse.py --build-dir BUILD [unittest args]
 """
 
-import argparse
 import sys
 import tempfile
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
+
+from testmain import run_tests  # noqa: E402
 
 from broker import MockBroker  # noqa: E402
 from clickhouse import ClickHouse  # noqa: E402
@@ -85,8 +86,4 @@ class PipelineClickHouseTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--build-dir", required=True)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = str(Path(args.build_dir).resolve())
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    run_tests(globals())

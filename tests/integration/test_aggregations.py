@@ -11,7 +11,6 @@ The same again with early partials every second, and the cardinality bound.
 Usage: /usr/bin/python3 tests/integration/test_aggregations.py --build-dir BUILD [unittest args]
 """
 
-import argparse
 import collections
 import sqlite3
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
+
+from testmain import run_tests  # noqa: E402
 
 from aggregations import (METERS, AggregationWorkload, answers, combine_records,  # noqa: E402
                           now_ms, rfc3339, send_waves, wait_processed)
@@ -124,8 +125,4 @@ class AggregationsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--build-dir", required=True)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = str(Path(args.build_dir).resolve())
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    run_tests(globals())

@@ -8,7 +8,6 @@ expect), and a key seen with two different payloads fails the test.
 Usage: /usr/bin/python3 tests/integration/test_pipeline.py --build-dir BUILD [unittest args]
 """
 
-import argparse
 import collections
 import sqlite3
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
+
+from testmain import run_tests  # noqa: E402
 
 from broker import MockBroker, dump_topic  # noqa: E402
 from meterd import Meterd, Workload, send_paced, totals_of, unique_records  # noqa: E402
@@ -136,8 +137,4 @@ class PipelineTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--build-dir", required=True)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = str(Path(args.build_dir).resolve())
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    run_tests(globals())

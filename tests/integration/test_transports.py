@@ -8,7 +8,6 @@ get its documented outcome, and retried or resent events must be counted once.
 Usage: /usr/bin/python3 tests/integration/test_transports.py --build-dir BUILD [unittest args]
 """
 
-import argparse
 import json
 import os
 import re
@@ -24,6 +23,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
+
+from testmain import run_tests  # noqa: E402
 
 from broker import MockBroker, dump_topic  # noqa: E402
 from clients import (ResilientStreamSender, StreamClient, http_post, msgpack,  # noqa: E402
@@ -295,8 +296,4 @@ class TransportsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--build-dir", required=True)
-    args, rest = parser.parse_known_args()
-    BUILD_DIR = str(Path(args.build_dir).resolve())
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    run_tests(globals())
