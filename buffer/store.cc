@@ -60,6 +60,7 @@ Status Store::open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<
   }
   if (Status s = store->prepare_statements(); !s) return s;
   if (Status s = store->load_meta(now_ms); !s) return s;
+  if (Status s = store->count_outbox(); !s) return s;
   *out = std::move(store);
   return Status::ok();
 }
@@ -199,7 +200,8 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     delivered.swap(delivered_);
   }
   int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
-          saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_;
+          saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_,
+          saved_outbox_rows = outbox_rows_;
   // Coarsening must not only merge rows the uplink has not read, it must also commit before the
   // uplink reads again: a read between the merge and the COMMIT would still see (and send) the
   // merged rows. So the claim mutex is held for the whole transaction.
@@ -232,6 +234,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
   if (!status) {
     mark_delivered(delivered);  // rolled back: delete them next time
     commit_seq_ = saved_seq;
+    outbox_rows_ = saved_outbox_rows;
     clock_high_water_ms_ = saved_clock;
     emitted_through_ms_ = saved_emitted;
     next_partials_ms_ = saved_partials;
@@ -241,14 +244,17 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
 
 Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
   *result = CommitResult{};
-  int64_t saved_emitted = emitted_through_ms_;
+  int64_t saved_emitted = emitted_through_ms_, saved_outbox_rows = outbox_rows_;
   Status status = in_transaction([&] {
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
     Status s = close_due(std::numeric_limits<int64_t>::max(), result);
     if (s) s = save_meta();
     return s;
   });
-  if (!status) emitted_through_ms_ = saved_emitted;
+  if (!status) {
+    emitted_through_ms_ = saved_emitted;
+    outbox_rows_ = saved_outbox_rows;
+  }
   return status;
 }
 
@@ -390,6 +396,7 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
       emitted_through_ms_ =
           std::max(emitted_through_ms_, (window_start + size_s) * 1000 + options_.grace_ms);
       ++result->windows_closed;
+      ++outbox_rows_;
     }
   }
   if (!status) return status;
@@ -441,6 +448,7 @@ Status Store::delete_delivered(const std::vector<int64_t>& seqs, CommitResult* r
     delete_outbox_.bind(2, sorted[last]);
     if (Status s = delete_outbox_.run(); !s) return s;
     result->rows_deleted += sqlite3_changes(db_.get());
+    outbox_rows_ -= sqlite3_changes(db_.get());
   }
   return Status::ok();
 }
@@ -459,10 +467,11 @@ int64_t Store::used_bytes() {
   return (pages - free_pages) * page_size_;
 }
 
-int64_t Store::outbox_rows() {
+Status Store::count_outbox() {
   Status status;
   StatementUse use(count_outbox_);
-  return count_outbox_.step(&status) ? count_outbox_.column_int(0) : -1;
+  if (count_outbox_.step(&status)) outbox_rows_ = count_outbox_.column_int(0);
+  return status;
 }
 
 int64_t Store::open_window_rows() {

@@ -118,7 +118,8 @@ class Store {
       const std::function<void(std::string_view identity, int64_t window_start)>& visit);
 
   // Store thread: current row counts, for logs and drain decisions.
-  int64_t outbox_rows();
+  // Kept in step with every insert and delete, so commits never count the table.
+  int64_t outbox_rows() const { return outbox_rows_; }
   int64_t open_window_rows();
 
  private:
@@ -135,6 +136,7 @@ class Store {
   Status distinct_json(int64_t series_id, int64_t window_start, int64_t size_s, std::string* json);
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
+  Status count_outbox();  // once, at open
   Status coarsen_outbox(CommitResult* result);
   Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
   Status in_transaction(const std::function<Status()>& body);
@@ -145,7 +147,8 @@ class Store {
   int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
   int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
-  int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
+  int64_t next_partials_ms_ = 0;
+  int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement     // when partials_every next closes every open row
   std::unordered_map<std::string, int64_t> series_ids_;  // cache of the series table
 
   Statement find_series_, insert_series_, upsert_window_, insert_distinct_, select_due_,

@@ -121,6 +121,7 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
     insert_outbox_.bind_text(12, distinct);
     if (Status r = insert_outbox_.run(); !r) return r;
     result->rows_coarsened += static_cast<int64_t>(group.seqs.size());
+    outbox_rows_ -= static_cast<int64_t>(group.seqs.size()) - 1;
   }
   return Status::ok();
 }
