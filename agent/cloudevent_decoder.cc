@@ -152,6 +152,7 @@ void CloudEventDecoder::decode_element(simdjson::dom::element element, size_t in
     if (!parse_rfc3339_ms(text, &event.time_ms)) {
       return invalid("time", "not an RFC 3339 timestamp");
     }
+    event.has_time = true;
   }
 
   if (fields.has_data && !fields.data.is_null()) {

@@ -22,7 +22,8 @@ struct CloudEvent {
   std::string_view source;
   std::string_view type;
   std::string_view subject;
-  int64_t time_ms = 0;
+  int64_t time_ms = 0;    // the event's `time`, or the time of receipt when it has none
+  bool has_time = false;  // it had a `time` of its own
   simdjson::dom::element data;  // an object, or null when the event has none
   bool has_data = false;
   simdjson::dom::element element;  // the whole event, for dead letters (simdjson::minify)

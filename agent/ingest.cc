@@ -77,7 +77,7 @@ void Ingest::on_event(const CloudEvent& event) {
   }
   int64_t window_start = floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
   bool keyed = payload_->acknowledged;
-  if (keyed) batch_.keyed.begin_event(event.source, event.id);
+  if (keyed) batch_.keyed.begin_event(event.source, event.id, event.has_time ? event.time_ms : 0);
   bool counted = false;
   for (const Meter* meter : meters) counted |= add_to_meter(*meter, event, index, window_start);
   if (keyed) batch_.keyed.end_event();

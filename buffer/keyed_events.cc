@@ -10,7 +10,7 @@
 
 namespace meterd {
 
-DedupKey dedup_key(std::string_view source, std::string_view id) {
+DedupKey dedup_key(std::string_view source, std::string_view id, int64_t event_time_ms) {
   std::string input;
   input.reserve(source.size() + id.size() + 8);
   append_field(&input, source);
@@ -18,12 +18,15 @@ DedupKey dedup_key(std::string_view source, std::string_view id) {
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH3_128bits(input.data(), input.size()));
   DedupKey key;
-  std::memcpy(key.data(), canonical.digest, key.size());
+  uint64_t ordered = static_cast<uint64_t>(event_time_ms) ^ (uint64_t{1} << 63);
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<unsigned char>(ordered >> (56 - 8 * i));
+  std::memcpy(key.data() + 8, canonical.digest, sizeof(canonical.digest));
   return key;
 }
 
-void KeyedEvents::begin_event(std::string_view source, std::string_view id) {
-  open_key_ = dedup_key(source, id);
+void KeyedEvents::begin_event(std::string_view source, std::string_view id,
+                              int64_t event_time_ms) {
+  open_key_ = dedup_key(source, id, event_time_ms);
   open_event_start_ = contributions_.size();
 }
 

@@ -87,8 +87,42 @@ CREATE TABLE open_distinct (
 ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
 )sql";
 
+// Version 4: the outbox without a UNIQUE index on its key. Keys are unique by construction, and
+// the index made every insert and every delivered-row delete touch a random page of it (most of
+// a drain's writes). SQLite drops a column constraint only by rebuilding the table; the
+// AUTOINCREMENT counter moves with it so seqs are never reused. Dedup keys also change shape in
+// this version (event time first, see keyed_events.h): keys written by version 3 stay until
+// they expire but no longer match a resend.
+constexpr const char* kMigrateToV4 = R"sql(
+CREATE TABLE outbox_v4 (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL,
+  series_id       INTEGER NOT NULL,
+  window_start    INTEGER NOT NULL,
+  window_size_s   INTEGER NOT NULL,
+  revision        INTEGER NOT NULL,
+  event_count     INTEGER NOT NULL,
+  value_sum       REAL NOT NULL,
+  value_min       REAL NOT NULL,
+  value_max       REAL NOT NULL,
+  latest_value    REAL NOT NULL,
+  latest_time_ms  INTEGER NOT NULL,
+  distinct_values TEXT NOT NULL DEFAULT '[]'
+);
+INSERT INTO outbox_v4 (seq, idempotency_key, series_id, window_start, window_size_s, revision,
+                       event_count, value_sum, value_min, value_max, latest_value,
+                       latest_time_ms, distinct_values)
+  SELECT seq, idempotency_key, series_id, window_start, window_size_s, revision, event_count,
+         value_sum, value_min, value_max, latest_value, latest_time_ms, distinct_values
+  FROM outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox_v4';
+UPDATE sqlite_sequence SET name = 'outbox_v4' WHERE name = 'outbox';
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3};
+constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3, kMigrateToV4};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 Status read_version(sqlite3* db, int* version) {

@@ -7,6 +7,7 @@ what meterd spends on its store and uplink threads is counted along with ingest.
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -106,6 +107,12 @@ class Agent:
         self.meterd.start()
         self.ready_s = time.monotonic() - started
         self.pid = self.meterd.proc.pid
+        self.perf = None
+        # METERD_BENCH_PERF=<folder>: record a profile of every scenario's meterd (perf report -i).
+        if os.environ.get("METERD_BENCH_PERF"):
+            out = os.path.join(os.environ["METERD_BENCH_PERF"], f"{self.topic}.perf.data")
+            self.perf = subprocess.Popen(["perf", "record", "-q", "-g", "-o", out, "-p",
+                                          str(self.pid)], stderr=subprocess.DEVNULL)
         return self
 
     def target(self, transport):
@@ -123,6 +130,9 @@ class Agent:
         """SIGTERM; returns the log's counters: {listener: (datagrams, kernel drops),
         "accepted": events accepted}. (Counting the buffer would miss the windows that closed
         and were sent during the run.)"""
+        if self.perf:
+            self.perf.send_signal(signal.SIGINT)
+            self.perf.wait(timeout=60)
         self.meterd.stop(timeout_s=120)
         counters = {}
         for line in self.meterd.log:

@@ -174,11 +174,17 @@ def memory_rows(args, broker, work, size, table):
     agent.stop()
 
 
+SCENARIOS = {"single": single_event_rows, "packed": packed_rows, "acknowledged": acknowledged_rows,
+             "backlog": backlog_rows, "memory": memory_rows}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--size", choices=SIZES, default="full")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS),
+                        help="run only these scenarios (repeatable), for profiling one part")
     args = parser.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     size = SIZES[args.size]
@@ -187,11 +193,9 @@ def main():
     began = time.monotonic()
     try:
         with MockBroker(args.build_dir, brokers=1, topics={}, stderr=subprocess.DEVNULL) as broker:
-            single_event_rows(args, broker, work, size, table)
-            packed_rows(args, broker, work, size, table)
-            acknowledged_rows(args, broker, work, size, table)
-            backlog_rows(args, broker, work, size, table)
-            memory_rows(args, broker, work, size, table)
+            for name, rows in SCENARIOS.items():
+                if not args.only or name in args.only:
+                    rows(args, broker, work, size, table)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

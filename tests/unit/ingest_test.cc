@@ -124,6 +124,26 @@ TEST_CASE("acknowledged payloads report each invalid event and keep valid ones k
   CHECK(ingest.take_batch().generation == generation + 1);
 }
 
+TEST_CASE("an acknowledged event without a time is keyed by (source, id) alone") {
+  Config config = config_with_sum_meter();
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  std::string timeless =
+      R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c1","data":{"tokens":2}})";
+  ingest.accept(Payload{timeless, false, "http", kNow, true}, nullptr);
+  ingest.accept(Payload{timeless, false, "http", kNow + 1500, true}, nullptr);  // a resend
+  ingest.accept(Payload{event("2023-01-01T00:01:00Z", 2), false, "http", kNow, true}, nullptr);
+  std::vector<DedupKey> keys;
+  bool failed = false;
+  WindowTable admitted;
+  ingest.take_batch().keyed.merge_admitted(
+      [&](const DedupKey& key, bool*) { keys.push_back(key); return true; }, &admitted, &failed);
+  REQUIRE(keys.size() == 3);
+  CHECK(keys[0] == keys[1]);
+  CHECK(keys[0] == dedup_key("s", "1", 0));
+  CHECK(keys[2] == dedup_key("s", "1", 1672531260000));
+}
+
 TEST_CASE("a msgpack map is decoded like the same event in JSON") {
   Config config = config_with_sum_meter();
   MeterSet meters(config.meters);

@@ -77,3 +77,40 @@ TEST_CASE("a buffer from a newer build is refused, not misread") {
   CHECK(status.message().find("newer than this build") != std::string::npos);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
+
+TEST_CASE("version 4 drops the outbox's key index and keeps its sequence going") {
+  std::string path = temp_path("buffer.db");
+  write_old_buffer(path, 3);
+  {
+    SqliteDb db;
+    REQUIRE(open_database(path, false, &db));
+    // A delivered row took seq 2 once: new rows must not reuse it after the rebuild.
+    REQUIRE(exec(db.get(), R"sql(
+      INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
+                          event_count, value_sum, value_min, value_max, latest_value,
+                          latest_time_ms)
+      VALUES ('k2', 1, 120, 60, 0, 1, 1, 1, 1, 1, 121000);
+      DELETE FROM outbox WHERE idempotency_key = 'k2';)sql"));
+  }
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  options.path = path;
+  REQUIRE(Store::open(options, 61000, &store));
+  CHECK(store->outbox_rows() == 1);
+  store.reset();
+  SqliteDb db;
+  REQUIRE(open_database(path, false, &db));
+  auto single_int = [&](const char* sql) {
+    Statement query;
+    REQUIRE(query.prepare(db.get(), sql));
+    Status status;
+    StatementUse use(query);
+    REQUIRE(query.step(&status));
+    return query.column_int(0);
+  };
+  CHECK(single_int("SELECT count(*) FROM pragma_index_list('outbox')") == 0);
+  CHECK(single_int("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == 2);
+  CHECK(single_int("SELECT count(*) FROM outbox WHERE idempotency_key = 'k' AND "
+                   "distinct_values = '[]' AND event_count = 3") == 1);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}

@@ -162,7 +162,7 @@ TEST_CASE("acknowledged events are admitted once per (source, id), across commit
   auto keyed_batch = [](std::vector<std::string> ids) {
     CommitBatch batch;
     for (const auto& id : ids) {
-      batch.keyed.begin_event("app", id);
+      batch.keyed.begin_event("app", id, kOnTime);
       batch.keyed.add(kSeries, kWindow, 10, kOnTime);
       batch.keyed.end_event();
     }
@@ -189,6 +189,35 @@ TEST_CASE("acknowledged events are admitted once per (source, id), across commit
   CHECK(rows[0].values.value_sum == 40);
 }
 
+TEST_CASE("an event is the same event when its source, id and time agree") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  auto one_event = [](const char* id, int64_t time_ms) {
+    CommitBatch batch;
+    batch.keyed.begin_event("app", id, time_ms);
+    batch.keyed.add(kSeries, kWindow, 1, kOnTime);
+    batch.keyed.end_event();
+    return batch;
+  };
+  CommitResult result;
+  REQUIRE(store->commit(one_event("a", kOnTime), kOnTime, &result));
+  REQUIRE(store->commit(one_event("a", kOnTime), kOnTime, &result));
+  CHECK(result.duplicates_dropped == 1);  // a resend
+  REQUIRE(store->commit(one_event("a", kOnTime + 1), kOnTime, &result));
+  CHECK(result.duplicates_dropped == 0);  // the id reused for another moment of usage
+  REQUIRE(store->commit(one_event("a", 0), kOnTime, &result));
+  REQUIRE(store->commit(one_event("a", 0), kOnTime, &result));
+  CHECK(result.duplicates_dropped == 1);  // no time: (source, id) alone
+}
+
+TEST_CASE("dedup keys sort by event time, so a commit's inserts land side by side") {
+  DedupKey early = dedup_key("app", "zzz", 1000), late = dedup_key("app", "aaa", 2000);
+  CHECK(early < late);
+  CHECK(dedup_key("app", "x", -5) < dedup_key("app", "x", 0));
+  CHECK(dedup_key("app", "x", 0) != dedup_key("app", "y", 0));
+}
+
 TEST_CASE("dedup keys expire after the dedup window") {
   TempBuffer temp;
   StoreOptions options = temp.options();
@@ -196,7 +225,7 @@ TEST_CASE("dedup keys expire after the dedup window") {
   std::unique_ptr<Store> store;
   REQUIRE(Store::open(options, kOnTime, &store));
   CommitBatch batch;
-  batch.keyed.begin_event("app", "a");
+  batch.keyed.begin_event("app", "a", kOnTime);
   batch.keyed.add(kSeries, kWindow, 1, kOnTime);
   batch.keyed.end_event();
   CommitResult result;
