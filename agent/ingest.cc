@@ -58,6 +58,7 @@ CommitBatch Ingest::take_batch() {
   CommitBatch taken;
   std::swap(taken, batch_);
   batch_.generation = taken.generation + 1;
+  batch_.deltas.reserve_like(taken.deltas);
   return taken;
 }
 
@@ -98,7 +99,16 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
            simdjson::minify(event.element));
     return false;
   }
-  meter.identity(event, &identity_scratch_);
+  meter.identity(event, &identity_scratch_, &group_scratch_);
+  bool keyed = payload_->acknowledged;
+  if (!keyed && !meter.counts_distinct()) {
+    // The common case: the series already has an entry this interval, so the cardinality bound
+    // admitted it already.
+    if (Accumulator* known = batch_.deltas.find(identity_scratch_, window_start)) {
+      known->add(value, event.time_ms);
+      return true;
+    }
+  }
   int64_t limit = meter.cardinality_limit() > 0 ? meter.cardinality_limit()
                                                 : windows_.max_series_per_meter;
   if (!limiter_.admit(identity_scratch_, window_start, limit, payload_->received_ms)) {
@@ -111,7 +121,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   }
   std::string_view distinct = meter.counts_distinct() ? std::string_view(distinct_scratch_)
                                                        : std::string_view();
-  if (payload_->acknowledged) {
+  if (keyed) {
     batch_.keyed.add(identity_scratch_, window_start, value, event.time_ms,
                      meter.counts_distinct() ? &distinct : nullptr);
   } else if (meter.counts_distinct()) {

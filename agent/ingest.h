@@ -105,6 +105,7 @@ class Ingest : public PayloadSink, private EventSink {
   AcceptResult* result_ = nullptr;
   size_t event_index_ = 0;
   std::string identity_scratch_;
+  std::string group_scratch_;
   std::string reason_scratch_;
   std::string transcoded_;
   std::string distinct_scratch_;

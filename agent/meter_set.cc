@@ -150,19 +150,18 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
   }
 }
 
-void Meter::identity(const CloudEvent& event, std::string* out) const {
+void Meter::identity(const CloudEvent& event, std::string* out, std::string* scratch) const {
   out->assign(identity_prefix_);
   append_field(out, event.subject);
-  std::string text;
   for (const auto& [name, path] : config_.group_by) {
     simdjson::dom::element found;
     if (event.has_data && path.find(event.data, &found)) {
-      group_text(found, &text);
+      group_text(found, scratch);
     } else {
-      text.clear();
+      scratch->clear();
     }
     append_field(out, name);
-    append_field(out, text);
+    append_field(out, *scratch);
   }
 }
 

@@ -37,7 +37,8 @@ class Meter {
 
   // Writes the series identity (series_identity.h) of `event` for this meter into `out`.
   // A missing group path yields an empty string, as in OpenMeter.
-  void identity(const CloudEvent& event, std::string* out) const;
+  // `scratch` holds a group value on its way (kept by the caller so no call allocates).
+  void identity(const CloudEvent& event, std::string* out, std::string* scratch) const;
 
  private:
   // The element at valueProperty, or false with the "missing"/"null" reason.

@@ -5,6 +5,7 @@ set(METERD_BUFFER_SOURCES
   buffer/outbox_reader.cc
   buffer/recovery.cc
   buffer/schema.cc
+  buffer/series_id_cache.cc
   buffer/series_identity.cc
   buffer/sqlite_handle.cc
   buffer/store.cc

@@ -259,10 +259,7 @@ Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
 }
 
 Status Store::series_id(std::string_view identity, int64_t* id) {
-  if (auto it = series_ids_.find(std::string(identity)); it != series_ids_.end()) {
-    *id = it->second;
-    return Status::ok();
-  }
+  if ((*id = series_ids_.find(identity)) != 0) return Status::ok();
   Status status;
   {
     StatementUse use(find_series_);
@@ -277,7 +274,7 @@ Status Store::series_id(std::string_view identity, int64_t* id) {
     if (Status s = insert_series_.run(); !s) return s;
     *id = sqlite3_last_insert_rowid(db_.get());
   }
-  series_ids_.emplace(identity, *id);
+  series_ids_.insert(identity, *id);
   return Status::ok();
 }
 

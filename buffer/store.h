@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "buffer/keyed_events.h"
+#include "buffer/series_id_cache.h"
 #include "buffer/sqlite_handle.h"
 #include "buffer/status.h"
 #include "buffer/window_table.h"
@@ -149,7 +150,7 @@ class Store {
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
   int64_t next_partials_ms_ = 0;
   int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement     // when partials_every next closes every open row
-  std::unordered_map<std::string, int64_t> series_ids_;  // cache of the series table
+  SeriesIdCache series_ids_;  // cache of the series table
 
   Statement find_series_, insert_series_, upsert_window_, insert_distinct_, select_due_,
       select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_, delete_outbox_,

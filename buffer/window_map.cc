@@ -19,26 +19,41 @@ uint64_t hash_of(std::string_view identity, int64_t window_start) {
 
 }  // namespace
 
-Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
-  uint64_t hash = hash_of(identity, window_start);
+WindowMap::Entry& WindowMap::slot_for(std::string_view identity, int64_t window_start,
+                                      uint64_t hash) {
   size_t mask = slots_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     Entry& e = slots_[i];
-    if (!e.used) {
-      e.used = true;
-      e.hash = hash;
-      e.window_start = window_start;
-      e.key_offset = static_cast<uint32_t>(arena_.size());
-      e.key_size = static_cast<uint32_t>(identity.size());
-      arena_.append(identity);
-      ++size_;
-      return e.accumulator;
-    }
-    if (e.hash == hash && e.window_start == window_start && key_of(e) == identity) {
-      return e.accumulator;
-    }
+    if (!e.used) return e;
+    if (e.hash == hash && e.window_start == window_start && key_of(e) == identity) return e;
   }
+}
+
+Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  uint64_t hash = hash_of(identity, window_start);
+  Entry& e = slot_for(identity, window_start, hash);
+  if (!e.used) {
+    e.used = true;
+    e.hash = hash;
+    e.window_start = window_start;
+    e.key_offset = static_cast<uint32_t>(arena_.size());
+    e.key_size = static_cast<uint32_t>(identity.size());
+    arena_.append(identity);
+    ++size_;
+  }
+  return e.accumulator;
+}
+
+Accumulator* WindowMap::find(std::string_view identity, int64_t window_start) {
+  if (size_ == 0) return nullptr;
+  Entry& e = slot_for(identity, window_start, hash_of(identity, window_start));
+  return e.used ? &e.accumulator : nullptr;
+}
+
+void WindowMap::reserve(size_t entries, size_t identity_bytes) {
+  arena_.reserve(identity_bytes);
+  while (entries * 2 > slots_.size()) grow();
 }
 
 void WindowMap::grow() {

@@ -33,6 +33,11 @@ class WindowMap {
 
   // The accumulator of (identity, window_start), created empty on first use.
   Accumulator& at(std::string_view identity, int64_t window_start);
+  // The accumulator of (identity, window_start) if there is one, else null.
+  Accumulator* find(std::string_view identity, int64_t window_start);
+  // Makes room for `entries` without growing on the way (a new interval's table starts with
+  // the previous one's size, so the hot path does not rehash its way up again every interval).
+  void reserve(size_t entries, size_t identity_bytes);
 
   template <typename Visit>  // Visit(std::string_view identity, int64_t window_start, const Accumulator&)
   void for_each(Visit&& visit) const {
@@ -42,9 +47,12 @@ class WindowMap {
   }
 
   size_t size() const { return size_; }
+  size_t identity_bytes() const { return arena_.size(); }
   void clear();
 
  private:
+  // The slot holding (identity, window_start), or the free slot where it belongs.
+  Entry& slot_for(std::string_view identity, int64_t window_start, uint64_t hash);
   std::string_view key_of(const Entry& e) const {
     return std::string_view(arena_).substr(e.key_offset, e.key_size);
   }

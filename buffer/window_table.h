@@ -32,6 +32,16 @@ class WindowTable {
   void add_distinct(std::string_view series_identity, int64_t window_start,
                     std::string_view distinct_value, int64_t time_ms);
 
+  // The accumulator of an entry that exists, else null: a hit needs no other bookkeeping (the
+  // ingest path consults the cardinality bound only for an entry new in this interval).
+  Accumulator* find(std::string_view series_identity, int64_t window_start) {
+    return entries_.find(series_identity, window_start);
+  }
+  // Sizes an empty table for an interval like `previous`.
+  void reserve_like(const WindowTable& previous) {
+    entries_.reserve(previous.entries_.size(), previous.entries_.identity_bytes());
+  }
+
   // Visits every entry; `series_identity` views stay valid until the table changes.
   void for_each(const std::function<void(std::string_view series_identity, int64_t window_start,
                                          const Accumulator&)>& visit) const;

@@ -85,8 +85,8 @@ TEST_CASE("group values: strings, other scalars as JSON, missing as empty") {
                  {"missing", "$.nope"}}));
   with_event(R"({"t":1,"model":"gpt-4","n":3,"a.b":"dot","l":["x","y"]})",
              [&](const CloudEvent& e) {
-               std::string identity;
-               m.identity(e, &identity);
+               std::string identity, scratch;
+               m.identity(e, &identity, &scratch);
                SeriesParts parts;
                REQUIRE(decode_series(identity, &parts));
                CHECK(parts.meter == "m");

@@ -41,3 +41,18 @@ TEST_CASE("window map survives growth and visits every entry once") {
   map.clear();
   CHECK(map.size() == 0);
 }
+
+TEST_CASE("find sees only what at() created; a reserved map holds its entries without growing") {
+  WindowMap map;
+  CHECK(map.find("a", 60) == nullptr);
+  map.at("a", 60).add(2, 1);
+  REQUIRE(map.find("a", 60) != nullptr);
+  CHECK(map.find("a", 60)->value_sum == 2);
+  CHECK(map.find("a", 120) == nullptr);
+  CHECK(map.find("b", 60) == nullptr);
+  WindowMap reserved;
+  reserved.reserve(1000, 8000);
+  for (int i = 0; i < 1000; ++i) reserved.at("series-" + std::to_string(i), 60).add(i, 1);
+  CHECK(reserved.size() == 1000);
+  for (int i = 0; i < 1000; ++i) REQUIRE(reserved.find("series-" + std::to_string(i), 60)->value_sum == i);
+}
