@@ -1,6 +1,7 @@
 // The store thread's loop (see commit_loop.h).
 #include "agent/commit_loop.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/clock.h"
@@ -63,6 +64,16 @@ void CommitLoop::refuse_pending(const char* why) {
   pending_ = CommitBatch{};
 }
 
+void CommitLoop::release_freed_memory(size_t batch_entries) {
+  // A burst of series leaves megabytes of freed delta tables that glibc keeps in its heap, so
+  // the agent's resident size would stay at its high-water mark. Handing them back costs a walk
+  // of the heap's free lists: only after a large batch, and at most once a second.
+  auto now = std::chrono::steady_clock::now();
+  if (batch_entries < kTrimAfterEntries || now - last_trim_ < std::chrono::seconds(1)) return;
+  last_trim_ = now;
+  malloc_trim(0);
+}
+
 Status CommitLoop::commit_pending() {
   CommitResult result;
   Status status = store_.commit(pending_, wall_clock_ms(), &result);
@@ -83,7 +94,9 @@ Status CommitLoop::commit_pending() {
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
                    result.dead_letters_evicted, dead_letters_evicted_.load());
     }
+    size_t batch_entries = pending_.deltas.size() + pending_.keyed.events();
     pending_ = CommitBatch{};
+    release_freed_memory(batch_entries);
     ++commits_;
     if (result.windows_closed || result.rows_deleted || result.duplicates_dropped) {
       spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered, {} duplicates",

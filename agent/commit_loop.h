@@ -48,12 +48,16 @@ class CommitLoop {
   void run();
   Status commit_pending();
   void refuse_pending(const char* why);
+  // Returns the heap pages a large committed batch left free to the system (malloc_trim).
+  void release_freed_memory(size_t batch_entries);
+  static constexpr size_t kTrimAfterEntries = 10'000;
 
   Store& store_;
   const std::chrono::milliseconds interval_;
   std::function<CommitBatch()> take_batch_;
   std::function<void(uint64_t, bool)> on_settled_;
   int failed_commits_ = 0;  // in a row
+  std::chrono::steady_clock::time_point last_trim_;
   CommitBatch pending_;  // store thread only
   std::thread thread_;
   std::mutex mutex_;

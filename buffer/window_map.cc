@@ -5,7 +5,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <utility>
 
 namespace meterd {
 namespace {
@@ -19,59 +18,61 @@ uint64_t hash_of(std::string_view identity, int64_t window_start) {
 
 }  // namespace
 
-WindowMap::Entry& WindowMap::slot_for(std::string_view identity, int64_t window_start,
-                                      uint64_t hash) {
-  size_t mask = slots_.size() - 1;
+uint64_t& WindowMap::slot_for(std::string_view identity, int64_t window_start, uint64_t hash) {
+  size_t mask = index_.size() - 1;
+  uint64_t tag = hash >> 32;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    Entry& e = slots_[i];
-    if (!e.used) return e;
-    if (e.hash == hash && e.window_start == window_start && key_of(e) == identity) return e;
+    uint64_t& slot = index_[i];
+    if (slot == 0) return slot;
+    if ((slot >> 32) == tag) {
+      const Entry& e = entries_[(slot & 0xffffffff) - 1];
+      if (e.hash == hash && e.window_start == window_start && key_of(e) == identity) return slot;
+    }
   }
 }
 
 Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
-  uint64_t hash = hash_of(identity, window_start);
-  Entry& e = slot_for(identity, window_start, hash);
-  if (!e.used) {
-    e.used = true;
-    e.hash = hash;
-    e.window_start = window_start;
-    e.key_offset = static_cast<uint32_t>(arena_.size());
-    e.key_size = static_cast<uint32_t>(identity.size());
-    arena_.append(identity);
-    ++size_;
+  if ((entries_.size() + 1) * 2 > index_.size()) {
+    grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
-  return e.accumulator;
+  uint64_t hash = hash_of(identity, window_start);
+  uint64_t& slot = slot_for(identity, window_start, hash);
+  if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
+  entries_.push_back(Entry{hash, window_start, static_cast<uint32_t>(arena_.size()),
+                           static_cast<uint32_t>(identity.size()), Accumulator{}});
+  arena_.append(identity);
+  slot = (hash >> 32) << 32 | entries_.size();
+  return entries_.back().accumulator;
 }
 
 Accumulator* WindowMap::find(std::string_view identity, int64_t window_start) {
-  if (size_ == 0) return nullptr;
-  Entry& e = slot_for(identity, window_start, hash_of(identity, window_start));
-  return e.used ? &e.accumulator : nullptr;
+  if (entries_.empty()) return nullptr;
+  uint64_t slot = slot_for(identity, window_start, hash_of(identity, window_start));
+  return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
 }
 
 void WindowMap::reserve(size_t entries, size_t identity_bytes) {
+  entries_.reserve(entries);
   arena_.reserve(identity_bytes);
-  while (entries * 2 > slots_.size()) grow();
+  size_t slots = std::max(kInitialSlots, index_.size());
+  while (entries * 2 > slots) slots *= 2;
+  if (slots > index_.size()) grow_index(slots);
 }
 
-void WindowMap::grow() {
-  std::vector<Entry> old(std::max(kInitialSlots, slots_.size() * 2));
-  old.swap(slots_);
-  size_t mask = slots_.size() - 1;
-  for (Entry& e : old) {
-    if (!e.used) continue;
-    size_t i = e.hash & mask;
-    while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = std::move(e);  // cheap today; an accumulator may one day own memory
+void WindowMap::grow_index(size_t slots) {
+  index_.assign(slots, 0);
+  size_t mask = slots - 1;
+  for (size_t n = 0; n < entries_.size(); ++n) {
+    size_t i = entries_[n].hash & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = (entries_[n].hash >> 32) << 32 | (n + 1);
   }
 }
 
 void WindowMap::clear() {
-  slots_.clear();
+  index_.clear();
+  entries_.clear();
   arena_.clear();
-  size_ = 0;
 }
 
 }  // namespace meterd
