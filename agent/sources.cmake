@@ -1,5 +1,6 @@
 set(METERD_AGENT_SOURCES
   agent/cloudevent_decoder.cc
+  agent/coalescing_receive_loop.cc
   agent/commit_loop.cc
   agent/config.cc
   agent/datagram_receiver.cc

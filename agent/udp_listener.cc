@@ -13,15 +13,18 @@ namespace meterd {
 namespace asio = boost::asio;
 
 UdpListener::UdpListener(asio::io_context& io, PayloadSink& sink)
-    : socket_(io), receiver_(sink, "udp") {}
+    : io_(io), receiver_(sink, "udp"), loop_(io, receiver_) {}
 
 Status UdpListener::open(const Endpoint& endpoint, int receive_buffer_bytes) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(endpoint.host, ec);
   if (ec) return Status::error(fmt::format("udp listener: bad address '{}'", endpoint.host));
   asio::ip::udp::endpoint local(address, endpoint.port);
-  socket_.open(local.protocol(), ec);
-  if (!ec) socket_.bind(local, ec);
+  // Opened and bound through asio, then released from its reactor to the receive loop, which
+  // waits for readiness its own way (coalescing_receive_loop.h).
+  asio::ip::udp::socket socket(io_);
+  socket.open(local.protocol(), ec);
+  if (!ec) socket.bind(local, ec);
   if (ec) {
     return Status::error(fmt::format("udp listener: binding {}:{}: {}", endpoint.host,
                                      endpoint.port, ec.message()));
@@ -32,21 +35,17 @@ Status UdpListener::open(const Endpoint& endpoint, int receive_buffer_bytes) {
   }
   // A deep receive buffer absorbs bursts while the ingest thread is busy; FORCE exceeds
   // rmem_max when we are privileged, and the plain option is the fallback.
-  int fd = socket_.native_handle();
+  int fd = socket.native_handle();
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes,
                  sizeof(receive_buffer_bytes)) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes));
   }
   DatagramReceiver::enable_drop_counter(fd);
-  socket_.non_blocking(true, ec);
-  return Status::ok();
-}
-
-uint16_t UdpListener::port() const { return socket_.local_endpoint().port(); }
-
-void UdpListener::close() {
-  boost::system::error_code ec;
-  socket_.close(ec);
+  socket.non_blocking(true, ec);
+  port_ = socket.local_endpoint(ec).port();
+  int released = socket.release(ec);
+  if (ec) return Status::error(fmt::format("udp listener: {}", ec.message()));
+  return loop_.attach(released);
 }
 
 }  // namespace meterd

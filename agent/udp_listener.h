@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "agent/coalescing_receive_loop.h"
 #include "agent/config.h"
 #include "agent/datagram_receiver.h"
 #include "buffer/status.h"
@@ -17,15 +18,17 @@ class UdpListener {
  public:
   UdpListener(boost::asio::io_context& io, PayloadSink& sink);
   Status open(const Endpoint& endpoint, int receive_buffer_bytes);
-  void start() { receive_until_closed(socket_, receiver_); }
-  void close();
+  void start() { loop_.start(); }
+  void close() { loop_.close(); }
 
-  uint16_t port() const;
+  uint16_t port() const { return port_; }
   const DatagramReceiver& receiver() const { return receiver_; }
 
  private:
-  boost::asio::ip::udp::socket socket_;
+  boost::asio::io_context& io_;
   DatagramReceiver receiver_;
+  CoalescingReceiveLoop loop_;
+  uint16_t port_ = 0;
 };
 
 }  // namespace meterd

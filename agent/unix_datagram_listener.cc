@@ -37,6 +37,8 @@ Status UnixDatagramListener::open(const std::string& path, const Config::Listene
 
 void UnixDatagramListener::close() {
   boost::system::error_code ec;
+  // What the kernel already queued was sent before the shutdown: take it, do not drop it.
+  if (socket_.is_open()) receiver_.drain(socket_.native_handle());
   socket_.close(ec);
   if (!path_.empty()) unlink(path_.c_str());
 }
