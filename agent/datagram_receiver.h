@@ -3,7 +3,7 @@
 //
 // It also keeps the transport's counters: datagrams received, datagrams too large for the 64 KiB
 // buffer (dead letters, since their events cannot be read whole), and the kernel's own drop
-// count (SO_RXQ_OVFL), which tells a user when the receive buffer overflowed.
+// count (SO_MEMINFO), which tells a user when the receive buffer overflowed.
 // Threading: the ingest thread only; counters are atomics other threads may read.
 #pragma once
 
@@ -27,9 +27,6 @@ class DatagramReceiver {
   static constexpr size_t kMaxDatagram = 64 * 1024;
 
   DatagramReceiver(PayloadSink& sink, std::string listener);
-
-  // Turns on the kernel drop counter for `fd` (best effort).
-  static void enable_drop_counter(int fd);
 
   // Receives until the socket would block; returns the datagrams received.
   int64_t drain(int fd);

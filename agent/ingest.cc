@@ -20,7 +20,8 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 Ingest::Ingest(const Config& config, const MeterSet& meters)
     : windows_(config.windows),
       meters_(meters),
-      limiter_(config.windows.size_s, config.windows.grace_ms) {
+      limiter_(config.windows.size_s, config.windows.grace_ms),
+      last_meters_(&meters.for_type(last_type_)) {
   batch_.generation = 1;
 }
 
@@ -65,7 +66,12 @@ CommitBatch Ingest::take_batch() {
 void Ingest::on_event(const CloudEvent& event) {
   size_t index = event_index_++;
   if (result_) ++result_->events;
-  const auto& meters = meters_.for_type(event.type);
+  // Events of one payload mostly share a type: remember the last lookup.
+  if (event.type != last_type_) {
+    last_type_.assign(event.type);
+    last_meters_ = &meters_.for_type(event.type);
+  }
+  const auto& meters = *last_meters_;
   if (meters.empty()) {
     ++counters_.events_unmatched;
     return;

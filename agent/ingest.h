@@ -104,6 +104,8 @@ class Ingest : public PayloadSink, private EventSink {
   const Payload* payload_ = nullptr;
   AcceptResult* result_ = nullptr;
   size_t event_index_ = 0;
+  std::string last_type_;
+  const std::vector<const Meter*>* last_meters_ = nullptr;
   std::string identity_scratch_;
   std::string group_scratch_;
   std::string reason_scratch_;

@@ -40,7 +40,6 @@ Status UdpListener::open(const Endpoint& endpoint, int receive_buffer_bytes) {
                  sizeof(receive_buffer_bytes)) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes));
   }
-  DatagramReceiver::enable_drop_counter(fd);
   socket.non_blocking(true, ec);
   port_ = socket.local_endpoint(ec).port();
   int released = socket.release(ec);

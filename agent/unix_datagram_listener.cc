@@ -30,7 +30,6 @@ Status UnixDatagramListener::open(const std::string& path, const Config::Listene
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
-  DatagramReceiver::enable_drop_counter(fd);
   socket_.non_blocking(true, ec);
   return Status::ok();
 }

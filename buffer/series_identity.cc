@@ -24,19 +24,6 @@ bool read_field(std::string_view* in, std::string* field) {
 
 }  // namespace
 
-void append_field(std::string* out, std::string_view field) {
-  auto size = static_cast<uint32_t>(field.size());
-  char prefix[4] = {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
-                    char(size >> 24 & 0xff)};
-  out->append(prefix, 4);
-  out->append(field);
-}
-
-void append_i64(std::string* out, int64_t value) {
-  auto bits = static_cast<uint64_t>(value);
-  for (int i = 0; i < 8; ++i) out->push_back(char(bits >> (8 * i) & 0xff));
-}
-
 std::string encode_series(const SeriesParts& parts) {
   std::string out;
   append_field(&out, parts.meter);

@@ -5,7 +5,7 @@
 //
 //   recv_baseline --transport udp|unix-datagram --listen 127.0.0.1:0|PATH
 // Prints `READY <port or path>` once bound; on SIGTERM prints one JSON line: datagrams, bytes,
-// kernel drops (SO_RXQ_OVFL) and its own CPU seconds, then exits.
+// kernel drops (SO_MEMINFO) and its own CPU seconds, then exits.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -79,8 +79,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof(receive_buffer));
-  int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
   std::signal(SIGTERM, [](int) { stopping = 1; });
   std::printf("READY %s\n", bound.c_str());
   std::fflush(stdout);
@@ -94,12 +92,10 @@ int main(int argc, char** argv) {
     // Like meterd: receive until the socket would block, then wait again.
     for (int received = kBatch; received == kBatch;) {
       received = batch.receive(fd);
-      for (int i = 0; i < received; ++i) {
-        bytes += batch.message(i).msg_len;
-        drops = batch.drops(i, drops);
-      }
+      for (int i = 0; i < received; ++i) bytes += batch.message(i).msg_len;
       if (received > 0) datagrams += received;
     }
+    drops = meterd::socket_drops(fd, drops);
   }
   std::printf("{\"datagrams\":%lld,\"bytes\":%lld,\"kernel_drops\":%u,\"cpu_seconds\":%.6f}\n",
               datagrams, bytes, drops, cpu_seconds());

@@ -194,8 +194,8 @@ class TransportsTest(unittest.TestCase):
         finally:
             self.agent.proc.send_signal(signal.SIGCONT)
         time.sleep(0.5)
-        # The kernel reports its drop count on the datagrams queued after the drops; paced, so
-        # these few fit the tiny buffer.
+        # meterd reads the kernel's drop count after each drain; these few make more drains,
+        # paced so they fit the tiny buffer.
         for _ in range(10):
             self.agent.send(work.event())
             time.sleep(0.02)
