@@ -91,8 +91,9 @@ ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
 // the index made every insert and every delivered-row delete touch a random page of it (most of
 // a drain's writes). SQLite drops a column constraint only by rebuilding the table; the
 // AUTOINCREMENT counter moves with it so seqs are never reused. Dedup keys also change shape in
-// this version (event time first, see keyed_events.h): keys written by version 3 stay until
-// they expire but no longer match a resend.
+// this version (event time first, see keyed_events.h): keys written by version 3 could no
+// longer match a resend, so they go. Keys with a time expire by that time (a range at the
+// B-tree's head); only keys of events without one need the seen-time index, a partial one.
 constexpr const char* kMigrateToV4 = R"sql(
 CREATE TABLE outbox_v4 (
   seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -119,6 +120,10 @@ DELETE FROM sqlite_sequence WHERE name = 'outbox_v4';
 UPDATE sqlite_sequence SET name = 'outbox_v4' WHERE name = 'outbox';
 DROP TABLE outbox;
 ALTER TABLE outbox_v4 RENAME TO outbox;
+DELETE FROM dedup;
+DROP INDEX dedup_by_time;
+CREATE INDEX dedup_timeless_by_seen ON dedup (seen_ms)
+  WHERE key >= x'8000000000000000' AND key < x'8000000000000001';
 )sql";
 
 // kMigrations[i] takes a file from version i to version i + 1.

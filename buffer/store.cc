@@ -113,8 +113,16 @@ Status Store::prepare_statements() {
           "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?1");
   prepare(insert_dedup_, "INSERT OR IGNORE INTO dedup (key, seen_ms) VALUES (?1, ?2)");
   // Bounded per commit, so a backlog of expired keys never makes one commit slow.
-  prepare(expire_dedup_, R"sql(
-    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE seen_ms < ?1 LIMIT 10000))sql");
+  // Keys start with the event time (keyed_events.h): those with a time expire by it, a range at
+  // the head of the B-tree; those without one (time 0, x'8000000000000000') by when they were
+  // seen, through a partial index. At most 10,000 of each per commit.
+  prepare(expire_timed_dedup_, R"sql(
+    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
+      WHERE key >= x'8000000000000001' AND key < ?1 LIMIT 10000))sql");
+  prepare(expire_timeless_dedup_, R"sql(
+    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
+      WHERE key >= x'8000000000000000' AND key < x'8000000000000001' AND seen_ms < ?1
+      LIMIT 10000))sql");
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");
@@ -339,9 +347,17 @@ Status Store::admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable*
       },
       admitted, &failed);
   if (!status) return status;
-  StatementUse use(expire_dedup_);
-  expire_dedup_.bind(1, now_ms - options_.dedup_window_ms);
-  return expire_dedup_.run();
+  int64_t cutoff_ms = now_ms - options_.dedup_window_ms;
+  DedupKey cutoff = dedup_key({}, {}, cutoff_ms);
+  {
+    StatementUse use(expire_timed_dedup_);
+    expire_timed_dedup_.bind_blob(1, std::string_view(reinterpret_cast<const char*>(cutoff.data()),
+                                                      kDedupTimeBytes));
+    if (Status s = expire_timed_dedup_.run(); !s) return s;
+  }
+  StatementUse use(expire_timeless_dedup_);
+  expire_timeless_dedup_.bind(1, cutoff_ms);
+  return expire_timeless_dedup_.run();
 }
 
 Status Store::add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result) {

@@ -148,13 +148,14 @@ class Store {
   int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
   int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
-  int64_t next_partials_ms_ = 0;
-  int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement     // when partials_every next closes every open row
+  int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
+  int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
   SeriesIdCache series_ids_;  // cache of the series table
 
   Statement find_series_, insert_series_, upsert_window_, insert_distinct_, select_due_,
       select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_, delete_outbox_,
-      insert_dedup_, expire_dedup_, insert_dead_letter_, evict_dead_letters_, save_meta_,
+      insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
+      insert_dead_letter_, evict_dead_letters_, save_meta_,
       count_outbox_, count_windows_, select_open_series_, page_count_, freelist_count_;
   int64_t page_size_ = 4096;
 

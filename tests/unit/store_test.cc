@@ -218,6 +218,26 @@ TEST_CASE("dedup keys sort by event time, so a commit's inserts land side by sid
   CHECK(dedup_key("app", "x", 0) != dedup_key("app", "y", 0));
 }
 
+TEST_CASE("keys of events without a time expire by when they were seen, not before") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.dedup_window_ms = 1000;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kOnTime, &store));
+  CommitBatch batch;
+  batch.keyed.begin_event("app", "timeless", 0);
+  batch.keyed.add(kSeries, kWindow, 1, kOnTime);
+  batch.keyed.end_event();
+  CommitResult result;
+  REQUIRE(store->commit(batch, kOnTime, &result));
+  REQUIRE(store->commit({}, kOnTime + 500, &result));  // expires timed keys older than the window
+  REQUIRE(store->commit(batch, kOnTime + 600, &result));
+  CHECK(result.duplicates_dropped == 1);
+  REQUIRE(store->commit({}, kOnTime + 2000, &result));  // seen 1.4 s ago: expired
+  REQUIRE(store->commit(batch, kOnTime + 2100, &result));
+  CHECK(result.duplicates_dropped == 0);
+}
+
 TEST_CASE("dedup keys expire after the dedup window") {
   TempBuffer temp;
   StoreOptions options = temp.options();
