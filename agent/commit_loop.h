@@ -58,6 +58,7 @@ class CommitLoop {
   std::function<void(uint64_t, bool)> on_settled_;
   int failed_commits_ = 0;  // in a row
   std::chrono::steady_clock::time_point last_trim_;
+  bool trim_owed_ = false;
   CommitBatch pending_;  // store thread only
   std::thread thread_;
   std::mutex mutex_;

@@ -35,7 +35,7 @@ bool SeriesLimiter::admit(std::string_view series_identity, int64_t window_start
   if (now_ms >= next_expiry_ms_) expire(now_ms);
   Window& found = window(series_identity, window_start, now_ms);
   uint64_t hash = XXH3_64bits(series_identity.data(), series_identity.size());
-  if (found.series.count(hash)) return true;
+  if (found.series.contains(hash)) return true;
   if (static_cast<int64_t>(found.series.size()) >= limit) return false;
   found.series.insert(hash);
   return true;

@@ -4,7 +4,7 @@
 // without bound; refused events become dead letters with reason `cardinality_limit`.
 //
 // The delta table only sees one commit interval, so the count lives here, across intervals:
-// per (meter, window), a set of 64-bit hashes of the series identities (16–40 bytes a series,
+// per (meter, window), a set of 64-bit hashes of the series identities (11–21 bytes a series,
 // far less than the identities the delta table and SQLite hold for the same series). A window's
 // set is dropped once the window has closed on time and has seen no event for one grace, which
 // is when the store closes its partials too; a later burst of late events starts a fresh count,
@@ -22,7 +22,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
+
+#include "agent/series_hash_set.h"
 
 namespace meterd {
 
@@ -46,7 +47,7 @@ class SeriesLimiter {
 
  private:
   struct Window {
-    std::unordered_set<uint64_t> series;
+    SeriesHashSet series;
     int64_t closes_on_time_ms = 0;
     int64_t last_used_ms = 0;
   };

@@ -49,3 +49,15 @@ TEST_CASE("seeded series count against the limit") {
   CHECK(limiter.admit(series("m", "a"), kWindow, 2, kNow));
   CHECK_FALSE(limiter.admit(series("m", "c"), kWindow, 2, kNow));
 }
+
+TEST_CASE("the limiter's hash set holds what was inserted, 0 included, through growth") {
+  meterd::SeriesHashSet set;
+  CHECK_FALSE(set.contains(0));
+  set.insert(0);
+  CHECK(set.contains(0));
+  for (uint64_t i = 1; i <= 10'000; ++i) set.insert(i * 0x9E3779B97F4A7C15ull);
+  set.insert(5 * 0x9E3779B97F4A7C15ull);  // again: no second element
+  CHECK(set.size() == 10'001);
+  for (uint64_t i = 1; i <= 10'000; ++i) REQUIRE(set.contains(i * 0x9E3779B97F4A7C15ull));
+  CHECK_FALSE(set.contains(10'001 * 0x9E3779B97F4A7C15ull));
+}
