@@ -7,6 +7,7 @@
 #include "buffer/schema.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "buffer/sqlite_handle.h"
 
@@ -87,7 +88,10 @@ CREATE TABLE open_distinct (
 ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
 )sql";
 
-// Version 4: the outbox without a UNIQUE index on its key. Keys are unique by construction, and
+// Version 4: the series table looked up by an 8-byte hash of the identity instead of a UNIQUE
+// index holding a second copy of every identity (~60 bytes a series of page cache and disk);
+// the store compares the identity itself, so a hash collision costs a second probe, never a
+// wrong series. And the outbox without a UNIQUE index on its key. Keys are unique by construction, and
 // the index made every insert and every delivered-row delete touch a random page of it (most of
 // a drain's writes). SQLite drops a column constraint only by rebuilding the table; the
 // AUTOINCREMENT counter moves with it so seqs are never reused. Dedup keys also change shape in
@@ -120,6 +124,15 @@ DELETE FROM sqlite_sequence WHERE name = 'outbox_v4';
 UPDATE sqlite_sequence SET name = 'outbox_v4' WHERE name = 'outbox';
 DROP TABLE outbox;
 ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE TABLE series_v4 (
+  series_id     INTEGER PRIMARY KEY,
+  identity      BLOB NOT NULL,
+  identity_hash INTEGER NOT NULL
+);
+INSERT INTO series_v4 SELECT series_id, identity, meterd_identity_hash(identity) FROM series;
+DROP TABLE series;
+ALTER TABLE series_v4 RENAME TO series;
+CREATE INDEX series_by_hash ON series (identity_hash);
 DELETE FROM dedup;
 DROP INDEX dedup_by_time;
 CREATE INDEX dedup_timeless_by_seen ON dedup (seen_ms)
@@ -151,7 +164,26 @@ const char* schema_migration(int from_version) {
   return from_version >= 0 && from_version < kSchemaVersion ? kMigrations[from_version] : nullptr;
 }
 
+int64_t series_identity_hash(std::string_view identity) {
+  return static_cast<int64_t>(XXH3_64bits(identity.data(), identity.size()));
+}
+
+Status register_schema_functions(sqlite3* db) {
+  auto hash = [](sqlite3_context* context, int, sqlite3_value** args) {
+    std::string_view identity(static_cast<const char*>(sqlite3_value_blob(args[0])),
+                              static_cast<size_t>(sqlite3_value_bytes(args[0])));
+    sqlite3_result_int64(context, series_identity_hash(identity));
+  };
+  if (sqlite3_create_function(db, "meterd_identity_hash", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                              hash, nullptr, nullptr) != SQLITE_OK) {
+    return Status::error(fmt::format("registering meterd_identity_hash: {}", sqlite3_errmsg(db)));
+  }
+  return Status::ok();
+}
+
 Status apply_schema(sqlite3* db) {
+  if (Status s = register_schema_functions(db); !s) return s;
   if (Status s = exec(db, "BEGIN IMMEDIATE"); !s) return s;
   int version = 0;
   Status status = read_version(db, &version);

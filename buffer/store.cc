@@ -71,8 +71,9 @@ Status Store::prepare_statements() {
   auto prepare = [&](Statement& stmt, std::string_view sql) {
     if (s) s = stmt.prepare(db, sql);
   };
-  prepare(find_series_, "SELECT series_id FROM series WHERE identity = ?1");
-  prepare(insert_series_, "INSERT INTO series (identity) VALUES (?1)");
+  prepare(find_series_,
+          "SELECT series_id FROM series WHERE identity_hash = ?1 AND identity = ?2");
+  prepare(insert_series_, "INSERT INTO series (identity, identity_hash) VALUES (?1, ?2)");
   prepare(upsert_window_, R"sql(
     INSERT INTO open_windows (series_id, window_start, window_size_s, revision, closes_at_ms,
                               event_count, value_sum, value_min, value_max, latest_value,
@@ -271,7 +272,8 @@ Status Store::series_id(std::string_view identity, int64_t* id) {
   Status status;
   {
     StatementUse use(find_series_);
-    find_series_.bind_blob(1, identity);
+    find_series_.bind(1, series_identity_hash(identity));
+    find_series_.bind_blob(2, identity);
     if (find_series_.step(&status)) *id = find_series_.column_int(0);
     else if (!status) return status;
     else *id = -1;
@@ -279,6 +281,7 @@ Status Store::series_id(std::string_view identity, int64_t* id) {
   if (*id < 0) {
     StatementUse use(insert_series_);
     insert_series_.bind_blob(1, identity);
+    insert_series_.bind(2, series_identity_hash(identity));
     if (Status s = insert_series_.run(); !s) return s;
     *id = sqlite3_last_insert_rowid(db_.get());
   }

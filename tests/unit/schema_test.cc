@@ -26,10 +26,14 @@ std::string temp_path(const char* name) {
 void write_old_buffer(const std::string& path, int version) {
   SqliteDb db;
   REQUIRE(open_database(path, false, &db));
+  REQUIRE(register_schema_functions(db.get()));
   for (int from = 0; from < version; ++from) REQUIRE(exec(db.get(), schema_migration(from)));
+  REQUIRE(exec(db.get(), version < 4
+      ? "INSERT INTO series (series_id, identity) VALUES (1, x'0100000061010000006200000000')"
+      : "INSERT INTO series VALUES (1, x'0100000061010000006200000000', "
+        "meterd_identity_hash(x'0100000061010000006200000000'))"));
   REQUIRE(exec(db.get(), fmt::format(R"sql(
     INSERT INTO meta VALUES ('schema_version', '{}'), ('agent_id', 'old-agent');
-    INSERT INTO series (series_id, identity) VALUES (1, x'0100000061010000006200000000');
     INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
                         event_count, value_sum, value_min, value_max, latest_value, latest_time_ms)
     VALUES ('k', 1, 60, 60, 0, 3, 6, 1, 3, 3, 61000);)sql", version)));
@@ -112,5 +116,30 @@ TEST_CASE("version 4 drops the outbox's key index and keeps its sequence going")
   CHECK(single_int("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == 2);
   CHECK(single_int("SELECT count(*) FROM outbox WHERE idempotency_key = 'k' AND "
                    "distinct_values = '[]' AND event_count = 3") == 1);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+TEST_CASE("version 4 finds a migrated series by its hash: new events join the old series") {
+  std::string path = temp_path("buffer.db");
+  write_old_buffer(path, 3);  // series 1 is x'01000000 61 01000000 62 00000000'
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  options.path = path;
+  REQUIRE(Store::open(options, 61000, &store));
+  CommitBatch batch;
+  std::string identity("\x01\x00\x00\x00" "a" "\x01\x00\x00\x00" "b" "\x00\x00\x00\x00", 14);
+  batch.deltas.add(identity, 120, 5, 121000);
+  CommitResult result;
+  REQUIRE(store->commit(batch, 121000, &result));
+  store.reset();
+  SqliteDb db;
+  REQUIRE(open_database(path, false, &db));
+  Statement query;
+  REQUIRE(query.prepare(db.get(), "SELECT count(*), max(series_id) FROM series"));
+  Status status;
+  StatementUse use(query);
+  REQUIRE(query.step(&status));
+  CHECK(query.column_int(0) == 1);  // no second row for the same identity
+  CHECK(query.column_int(1) == 1);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
