@@ -66,15 +66,16 @@ void CommitLoop::refuse_pending(const char* why) {
 
 void CommitLoop::release_freed_memory(size_t batch_entries) {
   // A burst of series leaves megabytes of freed delta tables that glibc keeps in its heap, so
-  // the agent's resident size would stay at its high-water mark. Handing them back costs a walk
-  // of the heap's free lists: only after a large batch, and at most once a second (a trim
-  // owed meanwhile happens at the first commit after that second, however small its batch).
-  if (batch_entries >= kTrimAfterEntries) trim_owed_ = true;
-  auto now = std::chrono::steady_clock::now();
-  if (!trim_owed_ || now - last_trim_ < std::chrono::seconds(1)) return;
-  last_trim_ = now;
-  trim_owed_ = false;
-  malloc_trim(0);
+  // the agent's resident size would stay at its high-water mark. They are handed back once the
+  // load has fallen (the first small batch after a large one): while large batches keep coming
+  // the next interval's table reuses that memory, and trimming it would only make the kernel
+  // zero it again.
+  if (batch_entries >= kTrimAfterEntries) {
+    trim_owed_ = true;
+  } else if (trim_owed_) {
+    trim_owed_ = false;
+    malloc_trim(0);
+  }
 }
 
 Status CommitLoop::commit_pending() {

@@ -57,7 +57,6 @@ class CommitLoop {
   std::function<CommitBatch()> take_batch_;
   std::function<void(uint64_t, bool)> on_settled_;
   int failed_commits_ = 0;  // in a row
-  std::chrono::steady_clock::time_point last_trim_;
   bool trim_owed_ = false;
   CommitBatch pending_;  // store thread only
   std::thread thread_;
