@@ -39,6 +39,16 @@ void write_old_buffer(const std::string& path, int version) {
     VALUES ('k', 1, 60, 60, 0, 3, 6, 1, 3, 3, 61000);)sql", version)));
 }
 
+// The one integer `sql` selects.
+int64_t query_int(sqlite3* db, const char* sql) {
+  Statement query;
+  REQUIRE(query.prepare(db, sql));
+  Status status;
+  StatementUse use(query);
+  REQUIRE(query.step(&status));
+  return query.column_int(0);
+}
+
 }  // namespace
 
 TEST_CASE("a buffer of every earlier schema version migrates with its rows intact") {
@@ -55,12 +65,8 @@ TEST_CASE("a buffer of every earlier schema version migrates with its rows intac
     store.reset();
     SqliteDb db;
     REQUIRE(open_database(path, false, &db));
-    Statement version_now;
-    REQUIRE(version_now.prepare(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'"));
-    Status status;
-    StatementUse use(version_now);
-    REQUIRE(version_now.step(&status));
-    CHECK(version_now.column_int(0) == kSchemaVersion);
+    CHECK(query_int(db.get(), "SELECT value FROM meta WHERE key = 'schema_version'") ==
+          kSchemaVersion);
     std::filesystem::remove_all(std::filesystem::path(path).parent_path());
   }
 }
@@ -104,18 +110,10 @@ TEST_CASE("version 4 drops the outbox's key index and keeps its sequence going")
   store.reset();
   SqliteDb db;
   REQUIRE(open_database(path, false, &db));
-  auto single_int = [&](const char* sql) {
-    Statement query;
-    REQUIRE(query.prepare(db.get(), sql));
-    Status status;
-    StatementUse use(query);
-    REQUIRE(query.step(&status));
-    return query.column_int(0);
-  };
-  CHECK(single_int("SELECT count(*) FROM pragma_index_list('outbox')") == 0);
-  CHECK(single_int("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == 2);
-  CHECK(single_int("SELECT count(*) FROM outbox WHERE idempotency_key = 'k' AND "
-                   "distinct_values = '[]' AND event_count = 3") == 1);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM pragma_index_list('outbox')") == 0);
+  CHECK(query_int(db.get(), "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == 2);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM outbox WHERE idempotency_key = 'k' AND "
+                            "distinct_values = '[]' AND event_count = 3") == 1);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
@@ -134,12 +132,7 @@ TEST_CASE("version 4 finds a migrated series by its hash: new events join the ol
   store.reset();
   SqliteDb db;
   REQUIRE(open_database(path, false, &db));
-  Statement query;
-  REQUIRE(query.prepare(db.get(), "SELECT count(*), max(series_id) FROM series"));
-  Status status;
-  StatementUse use(query);
-  REQUIRE(query.step(&status));
-  CHECK(query.column_int(0) == 1);  // no second row for the same identity
-  CHECK(query.column_int(1) == 1);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM series") == 1);  // no second row for it
+  CHECK(query_int(db.get(), "SELECT max(series_id) FROM series") == 1);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }

@@ -189,25 +189,31 @@ TEST_CASE("acknowledged events are admitted once per (source, id), across commit
   CHECK(rows[0].values.value_sum == 40);
 }
 
+namespace {
+
+// A batch of one acknowledged event of `value` in kWindow, keyed by ("app", id, time_ms).
+CommitBatch one_keyed_event(const char* id, int64_t time_ms, double value = 1) {
+  CommitBatch batch;
+  batch.keyed.begin_event("app", id, time_ms);
+  batch.keyed.add(kSeries, kWindow, value, kOnTime);
+  batch.keyed.end_event();
+  return batch;
+}
+
+}  // namespace
+
 TEST_CASE("an event is the same event when its source, id and time agree") {
   TempBuffer temp;
   std::unique_ptr<Store> store;
   REQUIRE(Store::open(temp.options(), kOnTime, &store));
-  auto one_event = [](const char* id, int64_t time_ms) {
-    CommitBatch batch;
-    batch.keyed.begin_event("app", id, time_ms);
-    batch.keyed.add(kSeries, kWindow, 1, kOnTime);
-    batch.keyed.end_event();
-    return batch;
-  };
   CommitResult result;
-  REQUIRE(store->commit(one_event("a", kOnTime), kOnTime, &result));
-  REQUIRE(store->commit(one_event("a", kOnTime), kOnTime, &result));
+  REQUIRE(store->commit(one_keyed_event("a", kOnTime), kOnTime, &result));
+  REQUIRE(store->commit(one_keyed_event("a", kOnTime), kOnTime, &result));
   CHECK(result.duplicates_dropped == 1);  // a resend
-  REQUIRE(store->commit(one_event("a", kOnTime + 1), kOnTime, &result));
+  REQUIRE(store->commit(one_keyed_event("a", kOnTime + 1), kOnTime, &result));
   CHECK(result.duplicates_dropped == 0);  // the id reused for another moment of usage
-  REQUIRE(store->commit(one_event("a", 0), kOnTime, &result));
-  REQUIRE(store->commit(one_event("a", 0), kOnTime, &result));
+  REQUIRE(store->commit(one_keyed_event("a", 0), kOnTime, &result));
+  REQUIRE(store->commit(one_keyed_event("a", 0), kOnTime, &result));
   CHECK(result.duplicates_dropped == 1);  // no time: (source, id) alone
 }
 
@@ -224,10 +230,7 @@ TEST_CASE("keys of events without a time expire by when they were seen, not befo
   options.dedup_window_ms = 1000;
   std::unique_ptr<Store> store;
   REQUIRE(Store::open(options, kOnTime, &store));
-  CommitBatch batch;
-  batch.keyed.begin_event("app", "timeless", 0);
-  batch.keyed.add(kSeries, kWindow, 1, kOnTime);
-  batch.keyed.end_event();
+  CommitBatch batch = one_keyed_event("timeless", 0);
   CommitResult result;
   REQUIRE(store->commit(batch, kOnTime, &result));
   REQUIRE(store->commit({}, kOnTime + 500, &result));  // expires timed keys older than the window
@@ -244,10 +247,7 @@ TEST_CASE("dedup keys expire after the dedup window") {
   options.dedup_window_ms = 1000;
   std::unique_ptr<Store> store;
   REQUIRE(Store::open(options, kOnTime, &store));
-  CommitBatch batch;
-  batch.keyed.begin_event("app", "a", kOnTime);
-  batch.keyed.add(kSeries, kWindow, 1, kOnTime);
-  batch.keyed.end_event();
+  CommitBatch batch = one_keyed_event("a", kOnTime);
   CommitResult result;
   REQUIRE(store->commit(batch, kOnTime, &result));
   REQUIRE(store->commit({}, kOnTime + 2000, &result));  // expires "a"
