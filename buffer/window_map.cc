@@ -11,14 +11,14 @@ namespace {
 
 constexpr size_t kInitialSlots = 64;
 
-uint64_t hash_of(std::string_view identity, int64_t window_start) {
-  return XXH3_64bits_withSeed(identity.data(), identity.size(),
-                              static_cast<uint64_t>(window_start));
+XXH128_hash_t hash_of(std::string_view identity, int64_t window_start) {
+  return XXH3_128bits_withSeed(identity.data(), identity.size(),
+                               static_cast<uint64_t>(window_start));
 }
 
 }  // namespace
 
-uint64_t& WindowMap::slot_for(std::string_view identity, int64_t window_start, uint64_t hash) {
+uint64_t& WindowMap::slot_for(int64_t window_start, uint64_t hash, uint64_t hash_high) {
   size_t mask = index_.size() - 1;
   uint64_t tag = hash >> 32;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -26,7 +26,7 @@ uint64_t& WindowMap::slot_for(std::string_view identity, int64_t window_start, u
     if (slot == 0) return slot;
     if ((slot >> 32) == tag) {
       const Entry& e = entries_[(slot & 0xffffffff) - 1];
-      if (e.hash == hash && e.window_start == window_start && key_of(e) == identity) return slot;
+      if (e.hash == hash && e.hash_high == hash_high && e.window_start == window_start) return slot;
     }
   }
 }
@@ -35,19 +35,21 @@ Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
   if ((entries_.size() + 1) * 2 > index_.size()) {
     grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
-  uint64_t hash = hash_of(identity, window_start);
-  uint64_t& slot = slot_for(identity, window_start, hash);
+  XXH128_hash_t hash = hash_of(identity, window_start);
+  uint64_t& slot = slot_for(window_start, hash.low64, hash.high64);
   if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
-  entries_.push_back(Entry{hash, window_start, static_cast<uint32_t>(arena_.size()),
+  entries_.push_back(Entry{hash.low64, hash.high64, window_start,
+                           static_cast<uint32_t>(arena_.size()),
                            static_cast<uint32_t>(identity.size()), Accumulator{}});
   arena_.append(identity);
-  slot = (hash >> 32) << 32 | entries_.size();
+  slot = (hash.low64 >> 32) << 32 | entries_.size();
   return entries_.back().accumulator;
 }
 
 Accumulator* WindowMap::find(std::string_view identity, int64_t window_start) {
   if (entries_.empty()) return nullptr;
-  uint64_t slot = slot_for(identity, window_start, hash_of(identity, window_start));
+  XXH128_hash_t hash = hash_of(identity, window_start);
+  uint64_t slot = slot_for(window_start, hash.low64, hash.high64);
   return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
 }
 
