@@ -151,6 +151,20 @@ def backlog_rows(args, broker, work, size, table):
               rows / drain_s >= 100_000)
 
 
+def settled_rss(pid, steady_s=1.0, timeout_s=10.0):
+    """VmRSS once it has stopped falling for `steady_s`: meterd hands a burst's freed delta
+    tables back to the system at the commit after the load fell, and reading before that would
+    measure the burst, not the series."""
+    rss = lowest = rss_bytes(pid)
+    since, deadline = time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() - since < steady_s and time.monotonic() < deadline:
+        time.sleep(0.25)
+        rss = rss_bytes(pid)
+        if rss < lowest:
+            lowest, since = rss, time.monotonic()
+    return rss  # the last reading, not the lowest: no credit for a dip
+
+
 def memory_rows(args, broker, work, size, table):
     agent = Agent(args.build_dir, work, broker, "memory").start()
     time.sleep(1)
@@ -163,10 +177,9 @@ def memory_rows(args, broker, work, size, table):
         loadgen(args.build_dir, "unix-datagram", agent.unix_datagram, series // 2, totals,
                 per_payload=20, subjects=series // 2, groups=1)
         wait_idle(agent.pid)
-        time.sleep(0.5)
+        rss = settled_rss(agent.pid)
         with open(totals) as f:
             active = json.load(f)["series"]
-        rss = rss_bytes(agent.pid)
         per = (rss - idle) / max(active, 1)
         table.add(f"resident memory, {series:,} active series", f"{rss / 2**20:.1f} MiB",
                   f"{active:,} series; {per:,.0f} B per series above idle",
