@@ -209,6 +209,21 @@ class TransportsTest(unittest.TestCase):
         counted = sum(v[0] for k, v in self.totals().items() if k[0] == "prompts")
         self.assertEqual(counted, received)
 
+    def test_udp_bursts_followed_by_silence_are_taken_without_more_traffic(self):
+        # The UDP loop pauses between drains and rearms a one-shot readiness only when a drain
+        # finds the socket empty: a missed wake-up would leave a burst's tail in the socket until
+        # the next datagram, which here never comes.
+        work = Workload(seed=23, subjects=7)
+        self.agent.start()
+        sent = 0
+        for burst in (1, 31, 33, 500, 2000):
+            for _ in range(burst):
+                self.agent.send(work.event())
+            sent += burst
+            self.agent.wait_buffered_events(sent, timeout_s=10)
+            time.sleep(0.3)  # silence: the loop goes back to waiting for readiness
+        self.assertEqual(self.agent.stop(), 0)
+
     def test_http_client_too_slow_to_send_its_request_is_disconnected(self):
         self.agent.config["listeners"]["idle_timeout"] = "1s"
         self.agent.start()
