@@ -1,8 +1,6 @@
 // The per-meter, per-window series count behind the cardinality bound (see series_limiter.h).
 #include "agent/series_limiter.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 
 #include "buffer/series_identity.h"
@@ -34,7 +32,7 @@ bool SeriesLimiter::admit(std::string_view series_identity, int64_t window_start
                           int64_t now_ms) {
   if (now_ms >= next_expiry_ms_) expire(now_ms);
   Window& found = window(series_identity, window_start, now_ms);
-  uint64_t hash = XXH3_64bits(series_identity.data(), series_identity.size());
+  uint64_t hash = series_identity_hash(series_identity);
   if (found.series.contains(hash)) return true;
   if (static_cast<int64_t>(found.series.size()) >= limit) return false;
   found.series.insert(hash);
@@ -43,7 +41,7 @@ bool SeriesLimiter::admit(std::string_view series_identity, int64_t window_start
 
 void SeriesLimiter::seed(std::string_view series_identity, int64_t window_start, int64_t now_ms) {
   window(series_identity, window_start, now_ms)
-      .series.insert(XXH3_64bits(series_identity.data(), series_identity.size()));
+      .series.insert(series_identity_hash(series_identity));
 }
 
 void SeriesLimiter::expire(int64_t now_ms) {

@@ -10,17 +10,26 @@
 
 namespace meterd {
 
+DedupTimePrefix dedup_time_prefix(int64_t event_time_ms) {
+  uint64_t ordered = static_cast<uint64_t>(event_time_ms) ^ (uint64_t{1} << 63);
+  DedupTimePrefix prefix;
+  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<unsigned char>(ordered >> (56 - 8 * i));
+  return prefix;
+}
+
 DedupKey dedup_key(std::string_view source, std::string_view id, int64_t event_time_ms) {
-  std::string input;
-  input.reserve(source.size() + id.size() + 8);
+  // Kept between calls: one key per acknowledged event, and the encoding should not cost an
+  // allocation each time. (Called from the ingest thread, and from tests.)
+  thread_local std::string input;
+  input.clear();
   append_field(&input, source);
   append_field(&input, id);
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH3_128bits(input.data(), input.size()));
   DedupKey key;
-  uint64_t ordered = static_cast<uint64_t>(event_time_ms) ^ (uint64_t{1} << 63);
-  for (int i = 0; i < 8; ++i) key[i] = static_cast<unsigned char>(ordered >> (56 - 8 * i));
-  std::memcpy(key.data() + 8, canonical.digest, sizeof(canonical.digest));
+  DedupTimePrefix prefix = dedup_time_prefix(event_time_ms);
+  std::memcpy(key.data(), prefix.data(), prefix.size());
+  std::memcpy(key.data() + prefix.size(), canonical.digest, sizeof(canonical.digest));
   return key;
 }
 

@@ -27,9 +27,11 @@ namespace meterd {
 // event is identified by (source, id, time): a resend carries its time unchanged and is dropped;
 // an event without a `time` uses 0 there, and is matched by (source, id) alone.
 using DedupKey = std::array<unsigned char, 24>;
-inline constexpr size_t kDedupTimeBytes = 8;  // the time prefix
+using DedupTimePrefix = std::array<unsigned char, 8>;
 
 DedupKey dedup_key(std::string_view source, std::string_view id, int64_t event_time_ms);
+// The first 8 bytes of every key of events at `event_time_ms` (the store's expiry bound).
+DedupTimePrefix dedup_time_prefix(int64_t event_time_ms);
 
 class KeyedEvents {
  public:

@@ -7,8 +7,8 @@
 #include "buffer/schema.h"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
+#include "buffer/series_identity.h"
 #include "buffer/sqlite_handle.h"
 
 namespace meterd {
@@ -164,15 +164,11 @@ const char* schema_migration(int from_version) {
   return from_version >= 0 && from_version < kSchemaVersion ? kMigrations[from_version] : nullptr;
 }
 
-int64_t series_identity_hash(std::string_view identity) {
-  return static_cast<int64_t>(XXH3_64bits(identity.data(), identity.size()));
-}
-
 Status register_schema_functions(sqlite3* db) {
   auto hash = [](sqlite3_context* context, int, sqlite3_value** args) {
     std::string_view identity(static_cast<const char*>(sqlite3_value_blob(args[0])),
                               static_cast<size_t>(sqlite3_value_bytes(args[0])));
-    sqlite3_result_int64(context, series_identity_hash(identity));
+    sqlite3_result_int64(context, static_cast<int64_t>(series_identity_hash(identity)));
   };
   if (sqlite3_create_function(db, "meterd_identity_hash", 1,
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,

@@ -3,9 +3,6 @@
 
 #include <sqlite3.h>
 
-#include <cstdint>
-#include <string_view>
-
 #include "buffer/status.h"
 
 namespace meterd {
@@ -20,10 +17,8 @@ Status apply_schema(sqlite3* db);
 // It may call meterd_identity_hash(): register_schema_functions() first.
 const char* schema_migration(int from_version);
 
-// Registers meterd_identity_hash(identity): the series table's lookup hash (series_identity_hash).
+// Registers meterd_identity_hash(identity): series_identity_hash() as a signed integer, the
+// series table's lookup key.
 Status register_schema_functions(sqlite3* db);
-
-// The 64-bit hash the series table is looked up by (XXH3-64 of the identity, as a signed integer).
-int64_t series_identity_hash(std::string_view identity);
 
 }  // namespace meterd

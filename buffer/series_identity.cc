@@ -1,6 +1,8 @@
 // Encoding and decoding of series identities (see series_identity.h for the layout).
 #include "buffer/series_identity.h"
 
+#include <xxhash.h>
+
 #include <cstring>
 
 namespace meterd {
@@ -23,6 +25,10 @@ bool read_field(std::string_view* in, std::string* field) {
 }
 
 }  // namespace
+
+uint64_t series_identity_hash(std::string_view identity) {
+  return XXH3_64bits(identity.data(), identity.size());
+}
 
 std::string encode_series(const SeriesParts& parts) {
   std::string out;

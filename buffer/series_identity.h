@@ -36,6 +36,10 @@ inline void append_i64(std::string* out, int64_t value) {
   out->append(bytes, 8);
 }
 
+// The identity's 64-bit hash (XXH3-64): the series table's lookup key (schema version 4, stored
+// as a signed integer) and the cardinality bound's set element.
+uint64_t series_identity_hash(std::string_view identity);
+
 // Encodes a whole identity. `groups` must already be sorted by name.
 std::string encode_series(const SeriesParts& parts);
 

@@ -12,6 +12,7 @@
 
 #include "buffer/idempotency_key.h"
 #include "buffer/schema.h"
+#include "buffer/series_identity.h"
 
 namespace meterd {
 namespace {
@@ -269,10 +270,11 @@ Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
 
 Status Store::series_id(std::string_view identity, int64_t* id) {
   if ((*id = series_ids_.find(identity)) != 0) return Status::ok();
+  const auto hash = static_cast<int64_t>(series_identity_hash(identity));
   Status status;
   {
     StatementUse use(find_series_);
-    find_series_.bind(1, series_identity_hash(identity));
+    find_series_.bind(1, hash);
     find_series_.bind_blob(2, identity);
     if (find_series_.step(&status)) *id = find_series_.column_int(0);
     else if (!status) return status;
@@ -281,7 +283,7 @@ Status Store::series_id(std::string_view identity, int64_t* id) {
   if (*id < 0) {
     StatementUse use(insert_series_);
     insert_series_.bind_blob(1, identity);
-    insert_series_.bind(2, series_identity_hash(identity));
+    insert_series_.bind(2, hash);
     if (Status s = insert_series_.run(); !s) return s;
     *id = sqlite3_last_insert_rowid(db_.get());
   }
@@ -351,11 +353,11 @@ Status Store::admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable*
       admitted, &failed);
   if (!status) return status;
   int64_t cutoff_ms = now_ms - options_.dedup_window_ms;
-  DedupKey cutoff = dedup_key({}, {}, cutoff_ms);
+  DedupTimePrefix cutoff = dedup_time_prefix(cutoff_ms);
   {
     StatementUse use(expire_timed_dedup_);
-    expire_timed_dedup_.bind_blob(1, std::string_view(reinterpret_cast<const char*>(cutoff.data()),
-                                                      kDedupTimeBytes));
+    expire_timed_dedup_.bind_blob(
+        1, std::string_view(reinterpret_cast<const char*>(cutoff.data()), cutoff.size()));
     if (Status s = expire_timed_dedup_.run(); !s) return s;
   }
   StatementUse use(expire_timeless_dedup_);
