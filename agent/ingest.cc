@@ -20,7 +20,6 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 Ingest::Ingest(const Config& config, const MeterSet& meters)
     : windows_(config.windows),
       meters_(meters),
-      decoder_(meters.data_paths()),
       limiter_(config.windows.size_s, config.windows.grace_ms),
       last_meters_(&meters.for_type(last_type_)) {
   batch_.generation = 1;
@@ -78,10 +77,10 @@ void Ingest::on_event(const CloudEvent& event) {
     return;
   }
   if (event.time_ms < payload_->received_ms - windows_.max_lateness_ms) {
-    return reject(index, "time", "older than max_lateness", minified(event.raw));
+    return reject(index, "time", "older than max_lateness", simdjson::minify(event.element));
   }
   if (event.time_ms > payload_->received_ms + windows_.max_future_ms) {
-    return reject(index, "time", "further ahead than max_future", minified(event.raw));
+    return reject(index, "time", "further ahead than max_future", simdjson::minify(event.element));
   }
   int64_t window_start = floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
   bool keyed = payload_->acknowledged;
@@ -103,7 +102,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
                    : meter.value(event, &value, &reason_scratch_);
   if (!valid) {
     reject(index, "data", fmt::format("meter {}: {}", meter.slug(), reason_scratch_),
-           minified(event.raw));
+           simdjson::minify(event.element));
     return false;
   }
   meter.identity(event, &identity_scratch_, &group_scratch_);
@@ -123,7 +122,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
     reject(index, "data",
            fmt::format("meter {}: cardinality_limit: window {} already holds {} series",
                        meter.slug(), window_start, limit),
-           minified(event.raw));
+           simdjson::minify(event.element));
     return false;
   }
   std::string_view distinct = meter.counts_distinct() ? std::string_view(distinct_scratch_)

@@ -60,4 +60,19 @@ bool JsonPath::compile(std::string_view text, JsonPath* out, std::string* error)
   return true;
 }
 
+bool JsonPath::find(simdjson::dom::element root, simdjson::dom::element* found) const {
+  simdjson::dom::element current = root;
+  for (const Step& step : steps_) {
+    if (step.is_index) {
+      simdjson::dom::array array;
+      if (current.get_array().get(array) || array.at(step.index).get(current)) return false;
+    } else {
+      simdjson::dom::object object;
+      if (current.get_object().get(object) || object.at_key(step.name).get(current)) return false;
+    }
+  }
+  *found = current;
+  return true;
+}
+
 }  // namespace meterd

@@ -20,34 +20,23 @@ namespace meterd {
 namespace {
 
 // The text a group value is written as: strings as they are, other scalars as their JSON.
-void group_text(const DataValue& value, std::string* out) {
-  switch (value.kind) {
-    case DataValue::Kind::kMissing:
-    case DataValue::Kind::kNull:
-      out->clear();
-      return;
-    case DataValue::Kind::kBool:
-      out->assign(value.boolean ? "true" : "false");
-      return;
-    case DataValue::Kind::kObject:
-    case DataValue::Kind::kArray:
-      *out = minified(value.text);
-      return;
-    default:  // a string's text, a number as written
-      out->assign(value.text);
-      return;
+void group_text(simdjson::dom::element value, std::string* out) {
+  std::string_view text;
+  if (value.get_string().get(text) == simdjson::SUCCESS) {
+    out->assign(text);
+  } else if (value.is_null()) {
+    out->clear();
+  } else {
+    *out = simdjson::minify(value);
   }
 }
 
 // Why a non-numeric JSON type cannot be a value.
-const char* type_reason(DataValue::Kind kind) {
-  switch (kind) {
-    case DataValue::Kind::kBool: return "value is a boolean, not a number";
-    case DataValue::Kind::kArray: return "value is an array, not a number";
-    case DataValue::Kind::kObject: return "value is an object, not a number";
-    case DataValue::Kind::kBadNumber:
-      return "value is a number beyond ±1.8e308 or an integer beyond 64 bits (send it as a "
-             "string to have it rounded to a double)";
+const char* type_reason(simdjson::dom::element_type type) {
+  switch (type) {
+    case simdjson::dom::element_type::BOOL: return "value is a boolean, not a number";
+    case simdjson::dom::element_type::ARRAY: return "value is an array, not a number";
+    case simdjson::dom::element_type::OBJECT: return "value is an object, not a number";
     default: return "value is not a number";
   }
 }
@@ -85,23 +74,21 @@ bool parse_numeric_string(std::string_view text, double* value, std::string* rea
 
 }  // namespace
 
-Meter::Meter(const MeterConfig& config, DataPaths* paths) : config_(config) {
+Meter::Meter(const MeterConfig& config) : config_(config) {
   append_field(&identity_prefix_, config_.slug);
-  if (config_.value_property) value_slot_ = paths->add(*config_.value_property);
-  for (const auto& group : config_.group_by) group_slots_.push_back(paths->add(group.second));
 }
 
-const DataValue* Meter::find_value(const CloudEvent& event, std::string* reason) const {
-  const DataValue* found = event.has_data ? &event.values[value_slot_] : nullptr;
-  if (!found || found->kind == DataValue::Kind::kMissing) {
+bool Meter::find_value(const CloudEvent& event, simdjson::dom::element* found,
+                       std::string* reason) const {
+  if (!event.has_data || !config_.value_property->find(event.data, found)) {
     *reason = "value missing at " + config_.value_property->text();
-    return nullptr;
+    return false;
   }
-  if (found->kind == DataValue::Kind::kNull) {
+  if (found->is_null()) {
     *reason = "value is null";
-    return nullptr;
+    return false;
   }
-  return found;
+  return true;
 }
 
 bool Meter::value(const CloudEvent& event, double* value, std::string* reason) const {
@@ -110,41 +97,41 @@ bool Meter::value(const CloudEvent& event, double* value, std::string* reason) c
     *value = 1;
     return true;
   }
-  const DataValue* found = find_value(event, reason);
-  if (!found) return false;
-  switch (found->kind) {
-    case DataValue::Kind::kInteger:
-      *value = static_cast<double>(found->integer);
+  simdjson::dom::element found;
+  if (!find_value(event, &found, reason)) return false;
+  switch (found.type()) {
+    case simdjson::dom::element_type::INT64:
+      *value = static_cast<double>(int64_t(found));
       return true;
-    case DataValue::Kind::kUnsigned:
-      *value = static_cast<double>(found->unsigned_integer);
+    case simdjson::dom::element_type::UINT64:
+      *value = static_cast<double>(uint64_t(found));
       return true;
-    case DataValue::Kind::kDouble:
-      *value = found->number;  // simdjson refuses non-finite and out-of-range numbers itself
+    case simdjson::dom::element_type::DOUBLE:
+      *value = double(found);  // simdjson refuses non-finite and out-of-range numbers itself
       return true;
-    case DataValue::Kind::kString:
-      return parse_numeric_string(found->text, value, reason);
+    case simdjson::dom::element_type::STRING:
+      return parse_numeric_string(std::string_view(found), value, reason);
     default:
-      *reason = type_reason(found->kind);
+      *reason = type_reason(found.type());
       return false;
   }
 }
 
 bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::string* reason) const {
-  const DataValue* found = find_value(event, reason);
-  if (!found) return false;
-  switch (found->kind) {
-    case DataValue::Kind::kString:
-      text->assign(found->text);
+  simdjson::dom::element found;
+  if (!find_value(event, &found, reason)) return false;
+  switch (found.type()) {
+    case simdjson::dom::element_type::STRING:
+      text->assign(std::string_view(found));
       return true;
-    case DataValue::Kind::kInteger:
-      *text = std::to_string(found->integer);
+    case simdjson::dom::element_type::INT64:
+      *text = std::to_string(int64_t(found));
       return true;
-    case DataValue::Kind::kUnsigned:
-      *text = std::to_string(found->unsigned_integer);
+    case simdjson::dom::element_type::UINT64:
+      *text = std::to_string(uint64_t(found));
       return true;
-    case DataValue::Kind::kDouble: {
-      double number = found->number;
+    case simdjson::dom::element_type::DOUBLE: {
+      double number = double(found);
       // Integral doubles print as integers so 1.0 and 1 are one value; others in their
       // shortest round-trip form.
       if (std::trunc(number) == number && std::fabs(number) < 9.2e18) {
@@ -154,11 +141,11 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
       }
       return true;
     }
-    case DataValue::Kind::kBool:
-      *text = found->boolean ? "true" : "false";
+    case simdjson::dom::element_type::BOOL:
+      *text = bool(found) ? "true" : "false";
       return true;
     default:
-      *reason = type_reason(found->kind);
+      *reason = type_reason(found.type());
       return false;
   }
 }
@@ -166,20 +153,21 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
 void Meter::identity(const CloudEvent& event, std::string* out, std::string* scratch) const {
   out->assign(identity_prefix_);
   append_field(out, event.subject);
-  for (size_t i = 0; i < group_slots_.size(); ++i) {
-    if (event.has_data) {
-      group_text(event.values[group_slots_[i]], scratch);
+  for (const auto& [name, path] : config_.group_by) {
+    simdjson::dom::element found;
+    if (event.has_data && path.find(event.data, &found)) {
+      group_text(found, scratch);
     } else {
       scratch->clear();
     }
-    append_field(out, config_.group_by[i].first);
+    append_field(out, name);
     append_field(out, *scratch);
   }
 }
 
 MeterSet::MeterSet(const std::vector<MeterConfig>& meters) {
   meters_.reserve(meters.size());  // by_type_ points into meters_
-  for (const MeterConfig& config : meters) meters_.emplace_back(config, &paths_);
+  for (const MeterConfig& config : meters) meters_.emplace_back(config);
   for (size_t i = 0; i < meters.size(); ++i) {
     by_type_[meters[i].event_type].push_back(&meters_[i]);
   }

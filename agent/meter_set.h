@@ -2,9 +2,10 @@
 // extracting its value and building the series identity from the subject and groupBy values.
 //
 // Built once at start-up from the config and then read-only, so the ingest thread uses it
-// without locks. One event may feed several meters. Every path a meter reads is registered in
-// the set's DataPaths, which the decoder captures for each event; a meter reads its slots.
+// without locks. One event may feed several meters.
 #pragma once
+
+#include <simdjson.h>
 
 #include <string>
 #include <string_view>
@@ -13,14 +14,12 @@
 
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
-#include "agent/data_paths.h"
 
 namespace meterd {
 
 class Meter {
  public:
-  // Registers the meter's paths in `paths`.
-  Meter(const MeterConfig& config, DataPaths* paths);
+  explicit Meter(const MeterConfig& config);
 
   const std::string& slug() const { return config_.slug; }
   bool counts_distinct() const { return config_.aggregation == Aggregation::kUniqueCount; }
@@ -42,13 +41,12 @@ class Meter {
   void identity(const CloudEvent& event, std::string* out, std::string* scratch) const;
 
  private:
-  // The value at valueProperty, or null with the "missing"/"null" reason.
-  const DataValue* find_value(const CloudEvent& event, std::string* reason) const;
+  // The element at valueProperty, or false with the "missing"/"null" reason.
+  bool find_value(const CloudEvent& event, simdjson::dom::element* found,
+                  std::string* reason) const;
 
   MeterConfig config_;
   std::string identity_prefix_;  // the encoded slug, computed once
-  size_t value_slot_ = 0;        // meaningful with a valueProperty
-  std::vector<size_t> group_slots_;  // beside config_.group_by
 };
 
 class MeterSet {
@@ -57,15 +55,12 @@ class MeterSet {
 
   // The meters whose eventType is `type`; empty when none match.
   const std::vector<const Meter*>& for_type(std::string_view type) const;
-  // Every path into `data` the meters read: what the decoder captures.
-  const DataPaths& data_paths() const { return paths_; }
 
  private:
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
   };
-  DataPaths paths_;
   std::vector<Meter> meters_;
   std::unordered_map<std::string, std::vector<const Meter*>, Hash, std::equal_to<>> by_type_;
   std::vector<const Meter*> none_;

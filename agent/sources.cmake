@@ -3,7 +3,6 @@ set(METERD_AGENT_SOURCES
   agent/coalescing_receive_loop.cc
   agent/commit_loop.cc
   agent/config.cc
-  agent/data_paths.cc
   agent/datagram_receiver.cc
   agent/http_listener.cc
   agent/http_session.cc

@@ -4,15 +4,21 @@
 #include <string>
 
 #include "agent/json_path.h"
-#include "tests/unit/captured.h"
 
 using namespace meterd;
 
 namespace {
 
-// The minified JSON found at `path` in `document` (an event's data), or "<missing>".
+// The minified JSON found at `path` in `document`, or "<missing>".
 std::string find(const std::string& path, const std::string& document) {
-  return captured({path}, document)[0];
+  JsonPath compiled;
+  std::string why;
+  REQUIRE(JsonPath::compile(path, &compiled, &why));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(document);
+  simdjson::dom::element found;
+  if (!compiled.find(root, &found)) return "<missing>";
+  return simdjson::minify(found);
 }
 
 std::string compile_error(const std::string& path) {

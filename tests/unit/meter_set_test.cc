@@ -30,9 +30,9 @@ MeterConfig meter(Aggregation aggregation, const char* value_path,
   return config;
 }
 
-// Decodes `data` into an event, capturing `paths`, and hands it to `check`.
+// Decodes `data` into an event and hands it to `check`.
 template <typename Check>
-void with_event(const DataPaths& paths, const std::string& data, Check check) {
+void with_event(const std::string& data, Check check) {
   struct Sink : EventSink {
     Check& check;
     explicit Sink(Check& c) : check(c) {}
@@ -41,7 +41,7 @@ void with_event(const DataPaths& paths, const std::string& data, Check check) {
       FAIL(std::string(reason));
     }
   } sink(check);
-  CloudEventDecoder decoder(paths);
+  CloudEventDecoder decoder;
   decoder.decode(R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c1","data":)" +
                      data + "}",
                  false, 0, sink);
@@ -50,15 +50,14 @@ void with_event(const DataPaths& paths, const std::string& data, Check check) {
 }  // namespace
 
 TEST_CASE("meter values: numbers, numeric strings and nested paths") {
-  DataPaths paths;
-  Meter sum(meter(Aggregation::kSum, "$.usage.input"), &paths);
+  Meter sum(meter(Aggregation::kSum, "$.usage.input"));
   for (auto [data, expected] : std::vector<std::pair<std::string, double>>{
            {R"({"usage":{"input":12}})", 12},
            {R"({"usage":{"input":-3}})", -3},
            {R"({"usage":{"input":2.5}})", 2.5},
            {R"({"usage":{"input":"42"}})", 42},
            {R"({"usage":{"input":"1e3"}})", 1000}}) {
-    with_event(paths, data, [&](const CloudEvent& e) {
+    with_event(data, [&](const CloudEvent& e) {
       double value = 0;
       std::string reason;
       INFO(data);
@@ -71,9 +70,8 @@ TEST_CASE("meter values: numbers, numeric strings and nested paths") {
 // Refused values, one case each: meter_values_test.cc.
 
 TEST_CASE("COUNT meters count 1 per event without a value") {
-  DataPaths paths;
-  Meter count(meter(Aggregation::kCount, nullptr), &paths);
-  with_event(paths, "{}", [&](const CloudEvent& e) {
+  Meter count(meter(Aggregation::kCount, nullptr));
+  with_event("{}", [&](const CloudEvent& e) {
     double value = 0;
     std::string reason;
     REQUIRE(count.value(e, &value, &reason));
@@ -82,12 +80,10 @@ TEST_CASE("COUNT meters count 1 per event without a value") {
 }
 
 TEST_CASE("group values: strings, other scalars as JSON, missing as empty") {
-  DataPaths paths;
   Meter m(meter(Aggregation::kSum, "$.t",
                 {{"model", "$.model"}, {"n", "$.n"}, {"quoted", "$['a.b']"}, {"first", "$.l[0]"},
-                 {"missing", "$.nope"}}),
-          &paths);
-  with_event(paths, R"({"t":1,"model":"gpt-4","n":3,"a.b":"dot","l":["x","y"]})",
+                 {"missing", "$.nope"}}));
+  with_event(R"({"t":1,"model":"gpt-4","n":3,"a.b":"dot","l":["x","y"]})",
              [&](const CloudEvent& e) {
                std::string identity, scratch;
                m.identity(e, &identity, &scratch);
