@@ -49,9 +49,12 @@ class CloudEventDecoder {
   void decode_element(simdjson::dom::element element, size_t index, int64_t received_ms,
                       EventSink& sink);
   void decode_lines(std::string_view payload, int64_t received_ms, EventSink& sink);
+  bool parse_time(std::string_view text, int64_t* time_ms);
 
   simdjson::dom::parser parser_;
   std::string minified_;
+  std::string last_time_text_;  // the last `time` parsed, and its value
+  int64_t last_time_ms_ = 0;
 };
 
 }  // namespace meterd

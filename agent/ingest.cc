@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "agent/msgpack_transcoder.h"
+#include "agent/same_text.h"
 
 namespace meterd {
 namespace {
@@ -67,7 +68,7 @@ void Ingest::on_event(const CloudEvent& event) {
   size_t index = event_index_++;
   if (result_) ++result_->events;
   // Events of one payload mostly share a type: remember the last lookup.
-  if (event.type != last_type_) {
+  if (!same_text(event.type, last_type_)) {
     last_type_.assign(event.type);
     last_meters_ = &meters_.for_type(event.type);
   }

@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "agent/same_text.h"
+
 namespace meterd {
 namespace {
 
@@ -67,8 +69,18 @@ bool JsonPath::find(simdjson::dom::element root, simdjson::dom::element* found) 
       simdjson::dom::array array;
       if (current.get_array().get(array) || array.at(step.index).get(current)) return false;
     } else {
+      // A scan of our own rather than at_key, whose key compare calls memcmp for each key.
       simdjson::dom::object object;
-      if (current.get_object().get(object) || object.at_key(step.name).get(current)) return false;
+      if (current.get_object().get(object)) return false;
+      bool found_key = false;
+      for (auto [key, value] : object) {
+        if (same_text(key, step.name)) {
+          current = value;
+          found_key = true;
+          break;
+        }
+      }
+      if (!found_key) return false;
     }
   }
   *found = current;

@@ -107,3 +107,30 @@ TEST_CASE("decoder refuses truncated JSON, empty payloads and invalid UTF-8") {
   CHECK(got.events.empty());
   CHECK(got.errors.size() == 1);
 }
+
+TEST_CASE("decoder refuses two documents on one line") {
+  auto got = decode(event("a") + " " + event("b"));
+  CHECK(got.events.empty());
+  REQUIRE(got.errors.size() == 1);
+  CHECK(got.errors[0].rfind("0||invalid JSON", 0) == 0);
+}
+
+TEST_CASE("decoder reads an escaped envelope key, and times shared by several events") {
+  // The last time parsed is remembered: a different time after it must still be read anew.
+  std::string first = R"(,"time":"2023-01-01T00:01:00Z")";
+  auto got = decode(R"([{"specversion":"1.0","\u0069d":"x","source":"s","type":"t","subject":"c")" +
+                    first + "}," + event("b", first) + "," +
+                    event("c", R"(,"time":"2023-01-01T00:02:00Z")") + "," + event("d", first) + "]");
+  REQUIRE(got.errors.empty());
+  REQUIRE(got.events.size() == 4);
+  CHECK(got.events[0].id == "x");
+  CHECK(got.events[1].time_ms == 1672531260000);
+  CHECK(got.events[2].time_ms == 1672531320000);
+  CHECK(got.events[3].time_ms == 1672531260000);
+}
+
+TEST_CASE("decoder tells keys of one length apart") {
+  // "type"/"time"/"data" and "source"/"sourc3" share lengths: a lookalike is not the field.
+  auto got = decode(R"({"specversion":"1.0","id":"a","sourc3":"s","tipe":"t","subject":"c"})");
+  CHECK(got.errors == std::vector<std::string>{"0|source|required"});
+}
