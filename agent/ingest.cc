@@ -106,19 +106,20 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
            simdjson::minify(event.element));
     return false;
   }
-  meter.identity(event, &identity_scratch_, &group_scratch_);
+  meter.identity(event, &identity_, &group_scratch_);
+  std::string_view identity = identity_.view();
   bool keyed = payload_->acknowledged;
   if (!keyed && !meter.counts_distinct()) {
     // The common case: the series already has an entry this interval, so the cardinality bound
     // admitted it already.
-    if (Accumulator* known = batch_.deltas.find(identity_scratch_, window_start)) {
+    if (Accumulator* known = batch_.deltas.find(identity, window_start)) {
       known->add(value, event.time_ms);
       return true;
     }
   }
   int64_t limit = meter.cardinality_limit() > 0 ? meter.cardinality_limit()
                                                 : windows_.max_series_per_meter;
-  if (!limiter_.admit(identity_scratch_, window_start, limit, payload_->received_ms)) {
+  if (!limiter_.admit(identity, window_start, limit, payload_->received_ms)) {
     ++counters_.events_over_cardinality;
     reject(index, "data",
            fmt::format("meter {}: cardinality_limit: window {} already holds {} series",
@@ -129,12 +130,12 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   std::string_view distinct = meter.counts_distinct() ? std::string_view(distinct_scratch_)
                                                        : std::string_view();
   if (keyed) {
-    batch_.keyed.add(identity_scratch_, window_start, value, event.time_ms,
+    batch_.keyed.add(identity, window_start, value, event.time_ms,
                      meter.counts_distinct() ? &distinct : nullptr);
   } else if (meter.counts_distinct()) {
-    batch_.deltas.add_distinct(identity_scratch_, window_start, distinct, event.time_ms);
+    batch_.deltas.add_distinct(identity, window_start, distinct, event.time_ms);
   } else {
-    batch_.deltas.add(identity_scratch_, window_start, value, event.time_ms);
+    batch_.deltas.add(identity, window_start, value, event.time_ms);
   }
   return true;
 }

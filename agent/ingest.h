@@ -106,7 +106,7 @@ class Ingest : public PayloadSink, private EventSink {
   size_t event_index_ = 0;
   std::string last_type_;
   const std::vector<const Meter*>* last_meters_ = nullptr;
-  std::string identity_scratch_;
+  SeriesIdentityWriter identity_;
   std::string group_scratch_;
   std::string reason_scratch_;
   std::string transcoded_;

@@ -19,12 +19,9 @@
 namespace meterd {
 namespace {
 
-// The text a group value is written as: strings as they are, other scalars as their JSON.
+// The text of a group value that is not a string: empty for null, other scalars as their JSON.
 void group_text(simdjson::dom::element value, std::string* out) {
-  std::string_view text;
-  if (value.get_string().get(text) == simdjson::SUCCESS) {
-    out->assign(text);
-  } else if (value.is_null()) {
+  if (value.is_null()) {
     out->clear();
   } else {
     *out = simdjson::minify(value);
@@ -150,18 +147,21 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
   }
 }
 
-void Meter::identity(const CloudEvent& event, std::string* out, std::string* scratch) const {
-  out->assign(identity_prefix_);
-  append_field(out, event.subject);
+void Meter::identity(const CloudEvent& event, SeriesIdentityWriter* out,
+                     std::string* scratch) const {
+  out->start(identity_prefix_);
+  out->field(event.subject);
   for (const auto& [name, path] : config_.group_by) {
     simdjson::dom::element found;
-    if (event.has_data && path.find(event.data, &found)) {
-      group_text(found, scratch);
-    } else {
-      scratch->clear();
+    std::string_view text;
+    if (!event.has_data || !path.find(event.data, &found)) {
+      text = {};
+    } else if (found.get_string().get(text) != simdjson::SUCCESS) {
+      group_text(found, scratch);  // other scalars as their JSON
+      text = *scratch;
     }
-    append_field(out, name);
-    append_field(out, *scratch);
+    out->field(name);
+    out->field(text);
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
+#include "buffer/series_identity.h"
 
 namespace meterd {
 
@@ -37,8 +38,8 @@ class Meter {
 
   // Writes the series identity (series_identity.h) of `event` for this meter into `out`.
   // A missing group path yields an empty string, as in OpenMeter.
-  // `scratch` holds a group value on its way (kept by the caller so no call allocates).
-  void identity(const CloudEvent& event, std::string* out, std::string* scratch) const;
+  // `scratch` holds a group value that is not a string (kept by the caller so no call allocates).
+  void identity(const CloudEvent& event, SeriesIdentityWriter* out, std::string* scratch) const;
 
  private:
   // The element at valueProperty, or false with the "missing"/"null" reason.

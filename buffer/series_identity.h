@@ -6,7 +6,9 @@
 // make two different series encode alike. Group pairs are written sorted by name.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +37,47 @@ inline void append_i64(std::string* out, int64_t value) {
   for (int i = 0; i < 8; ++i) bytes[i] = char(bits >> (8 * i) & 0xff);
   out->append(bytes, 8);
 }
+
+// Writes identities into one reused buffer, for the ingest thread, which writes one for every
+// meter of every event: std::string's appends each call memcpy, and at a dozen small fields per
+// event those calls were ~10% of the thread. Short copies here are inline 8-byte moves.
+class SeriesIdentityWriter {
+ public:
+  // Starts a new identity with `prefix` (already encoded: the meter's field).
+  void start(std::string_view prefix) {
+    size_ = 0;
+    write(prefix.data(), prefix.size());
+  }
+  // Appends one length-prefixed field, as append_field does.
+  void field(std::string_view text) {
+    auto size = static_cast<uint32_t>(text.size());
+    char prefix[4] = {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
+                      char(size >> 24 & 0xff)};
+    write(prefix, 4);
+    write(text.data(), text.size());
+  }
+  std::string_view view() const { return std::string_view(buffer_.data(), size_); }
+
+ private:
+  void write(const char* from, size_t count) {
+    if (size_ + count > buffer_.size()) buffer_.resize(std::max<size_t>(256, 2 * (size_ + count)));
+    char* to = buffer_.data() + size_;
+    size_ += count;
+    if (count >= 8) {
+      // Whole words, then the last eight bytes again (overlapping): no byte loop, no call.
+      for (size_t i = 0; i + 8 <= count; i += 8) std::memcpy(to + i, from + i, 8);
+      std::memcpy(to + count - 8, from + count - 8, 8);
+    } else if (count >= 4) {
+      std::memcpy(to, from, 4);
+      std::memcpy(to + count - 4, from + count - 4, 4);
+    } else {
+      for (size_t i = 0; i < count; ++i) to[i] = from[i];
+    }
+  }
+
+  std::string buffer_;
+  size_t size_ = 0;
+};
 
 // The identity's 64-bit hash (XXH3-64): the series table's lookup key (schema version 4, stored
 // as a signed integer) and the cardinality bound's set element.

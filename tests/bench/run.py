@@ -82,6 +82,14 @@ def single_event_rows(args, broker, work, size, table):
 
 def packed_rows(args, broker, work, size, table):
     """Capacity with 20 events per datagram, and the Kafka records the run produced."""
+    # The ingest thread alone, fed in-process: what the capacity rows cost outside the kernel.
+    out = subprocess.run([tool(args.build_dir, "ingest_cpu"), "--events", str(size["packed"])],
+                         capture_output=True, text=True, timeout=600, check=True)
+    alone = json.loads(out.stdout)
+    table.add("ingest thread alone (no sockets), 20 events/payload",
+              f"{1e9 / alone['ns_per_event']:,.0f} events/CPU-s",
+              f"{alone['ns_per_event']:.0f} ns/event: decode, meters, delta table "
+              f"(ingest_cpu, {alone['events']:,} events)")
     for transport in ("unix-datagram", "udp"):
         agent = Agent(args.build_dir, work, broker, f"packed-{transport}").start()
         cpu0 = cpu_seconds(agent.pid)

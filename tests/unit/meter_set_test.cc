@@ -85,10 +85,11 @@ TEST_CASE("group values: strings, other scalars as JSON, missing as empty") {
                  {"missing", "$.nope"}}));
   with_event(R"({"t":1,"model":"gpt-4","n":3,"a.b":"dot","l":["x","y"]})",
              [&](const CloudEvent& e) {
-               std::string identity, scratch;
+               SeriesIdentityWriter identity;
+               std::string scratch;
                m.identity(e, &identity, &scratch);
                SeriesParts parts;
-               REQUIRE(decode_series(identity, &parts));
+               REQUIRE(decode_series(identity.view(), &parts));
                CHECK(parts.meter == "m");
                CHECK(parts.subject == "c1");
                REQUIRE(parts.groups.size() == 5);
