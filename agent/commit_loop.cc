@@ -93,6 +93,12 @@ Status CommitLoop::commit_pending() {
       spdlog::warn("outbox over buffer.coarsen_at: {} unsent partials merged into coarser windows",
                    result.rows_coarsened);
     }
+    if (result.dedup_keys_shed > 0) {
+      spdlog::warn("buffer at buffer.max_size: {} dedup keys more than an hour old forgotten "
+                   "before their dedup_window ended, to keep accepting events (a resend of "
+                   "those events would now count twice)",
+                   result.dedup_keys_shed);
+    }
     if (result.dead_letters_evicted > 0) {
       dead_letters_evicted_ += result.dead_letters_evicted;
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",

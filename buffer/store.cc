@@ -114,17 +114,17 @@ Status Store::prepare_statements() {
   prepare(evict_dead_letters_,
           "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?1");
   prepare(insert_dedup_, "INSERT OR IGNORE INTO dedup (key, seen_ms) VALUES (?1, ?2)");
-  // Bounded per commit, so a backlog of expired keys never makes one commit slow.
+  // Bounded per commit (?2), so a backlog of expired keys never makes one commit slow.
   // Keys start with the event time (keyed_events.h): those with a time expire by it, a range at
   // the head of the B-tree; those without one (time 0, x'8000000000000000') by when they were
-  // seen, through a partial index. At most 10,000 of each per commit.
+  // seen, through a partial index.
   prepare(expire_timed_dedup_, R"sql(
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
-      WHERE key >= x'8000000000000001' AND key < ?1 LIMIT 10000))sql");
+      WHERE key >= x'8000000000000001' AND key < ?1 LIMIT ?2))sql");
   prepare(expire_timeless_dedup_, R"sql(
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
       WHERE key >= x'8000000000000000' AND key < x'8000000000000001' AND seen_ms < ?1
-      LIMIT 10000))sql");
+      LIMIT ?2))sql");
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");
@@ -222,8 +222,15 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
     int64_t now = clock_high_water_ms_;
     Status s;
-    result->refused = options_.max_size_bytes > 0 && used_bytes() >= options_.max_size_bytes;
-    if (!result->refused) {
+    bool full = options_.max_size_bytes > 0 && used_bytes() >= options_.max_size_bytes;
+    if (full) {
+      // Usage outranks duplicate protection: keys past their first hour go before events do.
+      s = expire_dedup_keys(now - kDedupKeptWhenFull_ms, kDedupShedPerCommit,
+                            &result->dedup_keys_shed);
+      full = used_bytes() >= options_.max_size_bytes;
+    }
+    result->refused = full;
+    if (s && !result->refused) {
       s = merge_deltas(batch.deltas, now, result);
       WindowTable admitted;
       if (s) s = admit_keyed(batch.keyed, now, &admitted, result);
@@ -352,17 +359,26 @@ Status Store::admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable*
       },
       admitted, &failed);
   if (!status) return status;
-  int64_t cutoff_ms = now_ms - options_.dedup_window_ms;
+  int64_t expired = 0;
+  return expire_dedup_keys(now_ms - options_.dedup_window_ms, kDedupExpiredPerCommit, &expired);
+}
+
+Status Store::expire_dedup_keys(int64_t cutoff_ms, int64_t limit, int64_t* deleted) {
   DedupTimePrefix cutoff = dedup_time_prefix(cutoff_ms);
   {
     StatementUse use(expire_timed_dedup_);
     expire_timed_dedup_.bind_blob(
         1, std::string_view(reinterpret_cast<const char*>(cutoff.data()), cutoff.size()));
+    expire_timed_dedup_.bind(2, limit);
     if (Status s = expire_timed_dedup_.run(); !s) return s;
+    *deleted += sqlite3_changes(db_.get());
   }
   StatementUse use(expire_timeless_dedup_);
   expire_timeless_dedup_.bind(1, cutoff_ms);
-  return expire_timeless_dedup_.run();
+  expire_timeless_dedup_.bind(2, limit);
+  if (Status s = expire_timeless_dedup_.run(); !s) return s;
+  *deleted += sqlite3_changes(db_.get());
+  return Status::ok();
 }
 
 Status Store::add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result) {

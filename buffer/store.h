@@ -19,9 +19,11 @@
 // (see FORMAT.md): the outbox grows by at most one row per series and hour of outage, and
 // hourly and daily totals stay exact.
 //
-// Size limit: when the live pages pass `max_size_bytes`, a commit refuses the batch's new events
-// (CommitResult::refused) but still closes windows and deletes delivered rows, so the agent keeps
-// forwarding and accepts again as soon as delivery frees space. SQLite's max_page_count is set a
+// Size limit: when the live pages pass `max_size_bytes`, a commit first forgets dedup keys more
+// than an hour old (before their dedup window ends: retries come within minutes, and keys of a
+// day of acknowledged events can outgrow the whole limit), and only if that frees too little
+// refuses the batch's new events (CommitResult::refused). It still closes windows and deletes
+// delivered rows, so the agent keeps forwarding and accepts again as soon as delivery frees space. SQLite's max_page_count is set a
 // little above the limit as a hard stop, so the file never outgrows it even by a large batch.
 #pragma once
 
@@ -79,6 +81,7 @@ struct CommitResult {
   int64_t duplicates_dropped = 0;
   bool refused = false;  // the buffer was full: the batch's events were not stored
   int64_t rows_coarsened = 0;  // outbox rows merged into coarser windows
+  int64_t dedup_keys_shed = 0;  // dedup keys forgotten early because the buffer was full
 };
 
 class Store {
@@ -123,6 +126,12 @@ class Store {
   int64_t open_window_rows();
 
  private:
+  // Expired keys deleted per commit; keys shed per commit from a full buffer, and the age below
+  // which a key is never shed.
+  static constexpr int64_t kDedupExpiredPerCommit = 10'000;
+  static constexpr int64_t kDedupShedPerCommit = 100'000;
+  static constexpr int64_t kDedupKeptWhenFull_ms = 3'600'000;
+
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   Status prepare_statements();
   Status load_meta(int64_t now_ms);
@@ -130,6 +139,9 @@ class Store {
   Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
   Status admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
                      CommitResult* result);
+  // Deletes at most `limit` dedup keys of each kind older than `cutoff_ms` (by event time, or
+  // by when they were seen for events without one), adding the count to `deleted`.
+  Status expire_dedup_keys(int64_t cutoff_ms, int64_t limit, int64_t* deleted);
   Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
   Status close_due(int64_t until_ms, CommitResult* result);
   // The distinct values of one open window as a sorted JSON array of strings ("[]" if none).

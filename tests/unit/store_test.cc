@@ -302,3 +302,55 @@ TEST_CASE("a large outbox is coarsened into hourly windows; rows the uplink read
   CHECK(after[2].window_size_s == 3600);
   CHECK(after[2].values.event_count == 30);
 }
+
+namespace {
+
+// A batch of `count` acknowledged events with ids prefix-0.., all at `time_ms`.
+CommitBatch keyed_events(const std::string& prefix, int count, int64_t time_ms) {
+  CommitBatch batch;
+  for (int i = 0; i < count; ++i) {
+    batch.keyed.begin_event("app", prefix + std::to_string(i), time_ms);
+    batch.keyed.add(kSeries, kWindow, 1, kOnTime);
+    batch.keyed.end_event();
+  }
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("a full buffer forgets dedup keys over an hour old before it refuses events") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.max_size_bytes = 1 << 20;
+  options.dedup_window_ms = 24 * 3600 * 1000;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kOnTime, &store));
+  CommitResult result;
+  // Two hours old, inside the dedup window: far more keys than the limit holds.
+  int64_t shed = 0;
+  for (int round = 0; round < 12; ++round) {
+    INFO("round " << round);
+    REQUIRE(store->commit(keyed_events("old" + std::to_string(round) + "-", 5000,
+                                       kOnTime - 2 * 3600 * 1000),
+                          kOnTime, &result));
+    CHECK_FALSE(result.refused);
+    shed += result.dedup_keys_shed;
+  }
+  CHECK(shed > 0);
+
+  // Keys under an hour old are kept: the buffer fills and refuses instead, and a resend of a
+  // recent event is still recognised.
+  bool refused = false;
+  for (int round = 0; round < 40 && !refused; ++round) {
+    REQUIRE(store->commit(keyed_events("new" + std::to_string(round) + "-", 5000,
+                                       kOnTime - 60 * 1000),
+                          kOnTime, &result));
+    refused = result.refused;
+  }
+  CHECK(refused);
+  store.reset();
+  options.max_size_bytes = 0;  // room again, as after delivery: recent keys are all still there
+  REQUIRE(Store::open(options, kOnTime, &store));
+  REQUIRE(store->commit(keyed_events("new0-", 5000, kOnTime - 60 * 1000), kOnTime, &result));
+  CHECK(result.duplicates_dropped == 5000);
+}
