@@ -137,6 +137,10 @@ class Store {
   Status load_meta(int64_t now_ms);
   Status series_id(std::string_view identity, int64_t* id);
   Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
+  // Adds `acc` to the open window's row, creating it (with `revision` and `closes_at_ms`) if
+  // there is none.
+  Status merge_window(int64_t series_id, int64_t window_start, int64_t revision,
+                      int64_t closes_at_ms, const Accumulator& acc);
   Status admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
                      CommitResult* result);
   // Deletes at most `limit` dedup keys of each kind older than `cutoff_ms` (by event time, or
@@ -163,7 +167,7 @@ class Store {
   int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
   SeriesIdCache series_ids_;  // cache of the series table
 
-  Statement find_series_, insert_series_, upsert_window_, insert_distinct_, select_due_,
+  Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_, select_due_,
       select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_, delete_outbox_,
       insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
       insert_dead_letter_, evict_dead_letters_, save_meta_,

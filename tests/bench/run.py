@@ -26,11 +26,11 @@ from broker import MockBroker  # noqa: E402  (bench_procs put tests/harness on t
 SIZES = {
     # single-event datagrams, 20-per-datagram events, stream, HTTP, backlog rows, series steps
     "full": dict(single=2_000_000, packed=6_000_000, stream=2_000_000, http=1_000_000,
-                 backlog=1_000_000, series=(10_000, 100_000, 1_000_000)),
+                 backlog=1_000_000, series=(10_000, 100_000, 1_000_000), commits=40),
     "small": dict(single=300_000, packed=1_000_000, stream=300_000, http=200_000,
-                  backlog=100_000, series=(10_000, 100_000)),
+                  backlog=100_000, series=(10_000, 100_000), commits=20),
     "tiny": dict(single=5_000, packed=20_000, stream=5_000, http=5_000, backlog=2_000,
-                 series=(1_000, 5_000)),
+                 series=(1_000, 5_000), commits=2),
 }
 
 
@@ -78,6 +78,20 @@ def single_event_rows(args, broker, work, size, table):
                   f"sent {sent['events'] / sent['seconds']:,.0f}/s; {drops:,} kernel drops; "
                   f"{cores:.2f} cores; {us / base_us:.1f}× baseline CPU",
                   "0 lost, ≤ 0.5 core", lost == 0 and cores <= 0.5)
+    commit_row(args, work, size, table)
+
+
+def commit_row(args, work, size, table):
+    """The store's commit alone with the bench's ~9,000 series all active: its share of a core."""
+    out = subprocess.run([tool(args.build_dir, "commit_cpu"), "--buffer-dir",
+                          os.path.join(work, "commit-cpu"), "--commits", str(size["commits"])],
+                         capture_output=True, text=True, timeout=600, check=True)
+    alone = json.loads(out.stdout)
+    table.add(f"store commit alone, {alone['series']:,} active series",
+              f"{alone['ms_per_commit']:.1f} ms CPU/commit",
+              f"{alone['us_per_series']:.2f} µs per series merged; "
+              f"{alone['ms_per_commit'] / 200:.2f} core at the default 200 ms commit interval "
+              f"(commit_cpu)")
 
 
 def packed_rows(args, broker, work, size, table):
