@@ -57,6 +57,27 @@ TEST_CASE("a window stays open until end + grace, then moves to the outbox with 
   CHECK(rows[0].idempotency_key == idempotency_key("edge-1", kSeries, kWindow, 0));
 }
 
+TEST_CASE("commits into one open window merge min, max and latest as one batch would") {
+  // The second and third commits update the row the first created (Store::merge_window).
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kOnTime, &store));
+  CommitResult result;
+  REQUIRE(store->commit(batch_of(kWindow, {5}, kOnTime), kOnTime, &result));
+  // A tie on time: the later arrival becomes latest. Then an older event: it does not.
+  REQUIRE(store->commit(batch_of(kWindow, {-2}, kOnTime), kOnTime, &result));
+  REQUIRE(store->commit(batch_of(kWindow, {9}, kOnTime - 1), kOnTime, &result));
+  REQUIRE(store->commit({}, kClosed, &result));
+  auto rows = outbox(temp.options());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].values.event_count == 3);
+  CHECK(rows[0].values.value_sum == 12);
+  CHECK(rows[0].values.value_min == -2);
+  CHECK(rows[0].values.value_max == 9);
+  CHECK(rows[0].values.latest_value == -2);
+  CHECK(rows[0].values.latest_time_ms == kOnTime);
+}
+
 TEST_CASE("late events open a new revision with its own key") {
   TempBuffer temp;
   std::unique_ptr<Store> store;
