@@ -3,7 +3,7 @@
 //
 // Every transport hands its payloads to the one PayloadSink. Fire-and-forget payloads (UDP, Unix
 // datagrams) accumulate straight into the delta table. Acknowledged payloads (Unix stream, HTTP)
-// keep their contributions per event with a (source, id) key, so the store admits each event
+// keep their contributions per event with a (source, id, time) key, so the store admits each event
 // once within the dedup window, and report each invalid event back to the transport. Each
 // payload is stamped with the generation of the batch it went into: it is durable once the
 // commit of that generation succeeded.
@@ -39,7 +39,7 @@ struct Payload {
   bool padded = false;  // simdjson::SIMDJSON_PADDING readable bytes follow `bytes`
   std::string_view listener;
   int64_t received_ms = 0;
-  bool acknowledged = false;  // deduplicate by (source, id); report invalid events
+  bool acknowledged = false;  // deduplicate by (source, id, time); report invalid events
 };
 
 struct EventError {

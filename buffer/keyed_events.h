@@ -1,5 +1,5 @@
 // KeyedEvents: the contributions of events from acknowledged transports (Unix stream, HTTP),
-// kept per event with the event's dedup key, so the store can admit each (source, id) at most
+// kept per event with the event's dedup key, so the store can admit each (source, id, time) at most
 // once within the dedup window, in the same transaction that records it as seen.
 //
 // A client that retries after a lost acknowledgement resends the same events; the store drops
