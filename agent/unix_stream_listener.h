@@ -4,8 +4,8 @@
 // Each connection reads lines, hands each to the PayloadSink as an acknowledged payload, answers
 // an invalid line at once with "error <line> <reason>", and after every commit that made some of
 // its lines durable writes "ack <line>": every line up to that number is settled (durable, or
-// answered with an error). Clients resend what was not acknowledged; the store's (source, id, time)
-// dedup makes the resend harmless. Threading: the ingest thread only.
+// answered with an error). Clients resend what was not acknowledged; the store's dedup by
+// (source, id, time) makes the resend harmless. Threading: the ingest thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

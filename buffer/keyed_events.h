@@ -1,6 +1,6 @@
 // KeyedEvents: the contributions of events from acknowledged transports (Unix stream, HTTP),
-// kept per event with the event's dedup key, so the store can admit each (source, id, time) at most
-// once within the dedup window, in the same transaction that records it as seen.
+// kept per event with the event's dedup key, so the store can admit each (source, id, time) at
+// most once within the dedup window, in the same transaction that records it as seen.
 //
 // A client that retries after a lost acknowledgement resends the same events; the store drops
 // every event whose key it has already recorded. Not thread-safe: one owner at a time (the
