@@ -342,35 +342,43 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
   return status;
 }
 
+namespace {
+
+// Binds a window's key (series, start, size) at ?1–?3 of `statement`.
+void bind_window_key(Statement& statement, int64_t series_id, int64_t window_start,
+                     int64_t size_s) {
+  statement.bind(1, series_id);
+  statement.bind(2, window_start);
+  statement.bind(3, size_s);
+}
+
+// Binds `acc`'s six columns, in the schema's order, from ?`first` on.
+void bind_accumulator(Statement& statement, int first, const Accumulator& acc) {
+  statement.bind(first, acc.event_count);
+  statement.bind(first + 1, acc.value_sum);
+  statement.bind(first + 2, acc.value_min);
+  statement.bind(first + 3, acc.value_max);
+  statement.bind(first + 4, acc.latest_value);
+  statement.bind(first + 5, acc.latest_time_ms);
+}
+
+}  // namespace
+
 Status Store::merge_window(int64_t series_id, int64_t window_start, int64_t revision,
                            int64_t closes_at_ms, const Accumulator& acc) {
   const int64_t size_s = options_.window_size_s;
   {
     StatementUse use(update_window_);
-    update_window_.bind(1, series_id);
-    update_window_.bind(2, window_start);
-    update_window_.bind(3, size_s);
-    update_window_.bind(4, acc.event_count);
-    update_window_.bind(5, acc.value_sum);
-    update_window_.bind(6, acc.value_min);
-    update_window_.bind(7, acc.value_max);
-    update_window_.bind(8, acc.latest_value);
-    update_window_.bind(9, acc.latest_time_ms);
+    bind_window_key(update_window_, series_id, window_start, size_s);
+    bind_accumulator(update_window_, 4, acc);
     if (Status s = update_window_.run(); !s) return s;
     if (sqlite3_changes(db_.get()) == 1) return Status::ok();
   }
   StatementUse use(upsert_window_);
-  upsert_window_.bind(1, series_id);
-  upsert_window_.bind(2, window_start);
-  upsert_window_.bind(3, size_s);
+  bind_window_key(upsert_window_, series_id, window_start, size_s);
   upsert_window_.bind(4, revision);
   upsert_window_.bind(5, closes_at_ms);
-  upsert_window_.bind(6, acc.event_count);
-  upsert_window_.bind(7, acc.value_sum);
-  upsert_window_.bind(8, acc.value_min);
-  upsert_window_.bind(9, acc.value_max);
-  upsert_window_.bind(10, acc.latest_value);
-  upsert_window_.bind(11, acc.latest_time_ms);
+  bind_accumulator(upsert_window_, 6, acc);
   return upsert_window_.run();
 }
 

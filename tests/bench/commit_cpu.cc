@@ -10,23 +10,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 
 #include "buffer/series_identity.h"
 #include "buffer/store.h"
+#include "tests/bench/cpu_time.h"
 
 using namespace meterd;
-
-namespace {
-
-double process_cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"commit_cpu: the store's CPU time per commit with every series active"};
@@ -68,12 +58,12 @@ int main(int argc, char** argv) {
     CommitBatch batch;
     for (const std::string& identity : series) batch.deltas.add(identity, window_start, 5, now_ms);
     CommitResult result;
-    double cpu0 = process_cpu_seconds();
+    double cpu0 = bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (Status s = store->commit(batch, now_ms, &result); !s) {
       std::fprintf(stderr, "%s\n", s.message().c_str());
       return 1;
     }
-    if (c >= 5) measured += process_cpu_seconds() - cpu0;
+    if (c >= 5) measured += bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   }
   store.reset();
   std::filesystem::remove_all(dir);

@@ -11,20 +11,15 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 #include "agent/ingest.h"
+#include "tests/bench/cpu_time.h"
 #include "tests/bench/event_source.h"
 
 using namespace meterd;
 
 namespace {
 
-double thread_cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 // The bench's meters (tests/harness/meterd.py DEFAULT_METERS): a SUM grouped by model and
 // region, and a COUNT, both of "prompt" events.
@@ -77,7 +72,7 @@ int main(int argc, char** argv) {
 
   int64_t fed = 0, since_batch = 0;
   size_t next = 0;
-  double cpu0 = thread_cpu_seconds();
+  double cpu0 = bench::cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   while (fed < events) {
     const std::string& padded = payloads[next];
     next = (next + 1) % payloads.size();
@@ -90,7 +85,7 @@ int main(int argc, char** argv) {
       since_batch = 0;
     }
   }
-  double cpu = thread_cpu_seconds() - cpu0;
+  double cpu = bench::cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu0;
   int64_t accepted = ingest.counters().events_accepted.load();
   std::printf("{\"events\":%lld,\"accepted\":%lld,\"cpu_seconds\":%.4f,\"ns_per_event\":%.1f}\n",
               static_cast<long long>(fed), static_cast<long long>(accepted), cpu,
