@@ -153,10 +153,9 @@ void Meter::identity(const CloudEvent& event, SeriesIdentityWriter* out,
   out->field(event.subject);
   for (const auto& [name, path] : config_.group_by) {
     simdjson::dom::element found;
-    std::string_view text;
-    if (!event.has_data || !path.find(event.data, &found)) {
-      text = {};
-    } else if (found.get_string().get(text) != simdjson::SUCCESS) {
+    std::string_view text;  // stays empty for a missing path
+    if (event.has_data && path.find(event.data, &found) &&
+        found.get_string().get(text) != simdjson::SUCCESS) {
       group_text(found, scratch);  // other scalars as their JSON
       text = *scratch;
     }

@@ -91,11 +91,11 @@ ALTER TABLE outbox ADD COLUMN distinct_values TEXT NOT NULL DEFAULT '[]';
 // Version 4: the series table looked up by an 8-byte hash of the identity instead of a UNIQUE
 // index holding a second copy of every identity (~60 bytes a series of page cache and disk);
 // the store compares the identity itself, so a hash collision costs a second probe, never a
-// wrong series. And the outbox without a UNIQUE index on its key. Keys are unique by construction, and
-// the index made every insert and every delivered-row delete touch a random page of it (most of
-// a drain's writes). SQLite drops a column constraint only by rebuilding the table; the
-// AUTOINCREMENT counter moves with it so seqs are never reused. Dedup keys also change shape in
-// this version (event time first, see keyed_events.h): keys written by version 3 could no
+// wrong series. And the outbox without a UNIQUE index on its key. Keys are unique by
+// construction, and the index made every insert and every delivered-row delete touch a random
+// page of it (most of a drain's writes). SQLite drops a column constraint only by rebuilding the
+// table; the AUTOINCREMENT counter moves with it so seqs are never reused. Dedup keys also change
+// shape in this version (event time first, see keyed_events.h): keys written by version 3 could no
 // longer match a resend, so they go. Keys with a time expire by that time (a range at the
 // B-tree's head); only keys of events without one need the seen-time index, a partial one.
 constexpr const char* kMigrateToV4 = R"sql(

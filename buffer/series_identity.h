@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -22,13 +23,18 @@ struct SeriesParts {
   std::vector<std::pair<std::string, std::string>> groups;  // sorted by name
 };
 
+// A field's length prefix: its size as u32 little-endian.
+inline std::array<char, 4> field_length_prefix(std::string_view field) {
+  auto size = static_cast<uint32_t>(field.size());
+  return {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
+          char(size >> 24 & 0xff)};
+}
+
 // Appends one length-prefixed field to `out`. Inline: the ingest thread writes a few fields for
 // every meter of every event.
 inline void append_field(std::string* out, std::string_view field) {
-  auto size = static_cast<uint32_t>(field.size());
-  char prefix[4] = {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
-                    char(size >> 24 & 0xff)};
-  out->append(prefix, 4).append(field);
+  std::array<char, 4> prefix = field_length_prefix(field);
+  out->append(prefix.data(), prefix.size()).append(field);
 }
 
 inline void append_i64(std::string* out, int64_t value) {
@@ -50,10 +56,8 @@ class SeriesIdentityWriter {
   }
   // Appends one length-prefixed field, as append_field does.
   void field(std::string_view text) {
-    auto size = static_cast<uint32_t>(text.size());
-    char prefix[4] = {char(size & 0xff), char(size >> 8 & 0xff), char(size >> 16 & 0xff),
-                      char(size >> 24 & 0xff)};
-    write(prefix, 4);
+    std::array<char, 4> prefix = field_length_prefix(text);
+    write(prefix.data(), prefix.size());
     write(text.data(), text.size());
   }
   std::string_view view() const { return std::string_view(buffer_.data(), size_); }

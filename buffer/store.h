@@ -23,8 +23,9 @@
 // than an hour old (before their dedup window ends: retries come within minutes, and keys of a
 // day of acknowledged events can outgrow the whole limit), and only if that frees too little
 // refuses the batch's new events (CommitResult::refused). It still closes windows and deletes
-// delivered rows, so the agent keeps forwarding and accepts again as soon as delivery frees space. SQLite's max_page_count is set a
-// little above the limit as a hard stop, so the file never outgrows it even by a large batch.
+// delivered rows, so the agent keeps forwarding and accepts again as soon as delivery frees
+// space. SQLite's max_page_count is set a little above the limit as a hard stop, so the file
+// never outgrows it even by a large batch.
 #pragma once
 
 #include <cstdint>
@@ -167,11 +168,11 @@ class Store {
   int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
   SeriesIdCache series_ids_;  // cache of the series table
 
-  Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_, select_due_,
-      select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_, delete_outbox_,
-      insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
-      insert_dead_letter_, evict_dead_letters_, save_meta_,
-      count_outbox_, count_windows_, select_open_series_, page_count_, freelist_count_;
+  Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_,
+      select_due_, select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_,
+      delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
+      insert_dead_letter_, evict_dead_letters_, save_meta_, count_outbox_, count_windows_,
+      select_open_series_, page_count_, freelist_count_;
   int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).

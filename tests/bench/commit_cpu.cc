@@ -45,8 +45,9 @@ int main(int argc, char** argv) {
     std::string subject = "customer-" + std::to_string(s);
     for (int m = 0; m < 4; ++m) {
       for (const char* region : {"eu", "us"}) {
-        series.push_back(encode_series(
-            {"tokens_total", subject, {{"model", "model-" + std::to_string(m)}, {"region", region}}}));
+        std::string model = "model-" + std::to_string(m);
+        series.push_back(
+            encode_series({"tokens_total", subject, {{"model", model}, {"region", region}}}));
       }
     }
     series.push_back(encode_series({"prompts", subject, {}}));

@@ -81,12 +81,17 @@ def single_event_rows(args, broker, work, size, table):
     commit_row(args, work, size, table)
 
 
+def tool_report(args, name, *options):
+    """Runs an in-process bench tool (ingest_cpu, commit_cpu); returns its JSON line."""
+    out = subprocess.run([tool(args.build_dir, name), *map(str, options)],
+                         capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(out.stdout)
+
+
 def commit_row(args, work, size, table):
     """The store's commit alone with the bench's ~9,000 series all active: its share of a core."""
-    out = subprocess.run([tool(args.build_dir, "commit_cpu"), "--buffer-dir",
-                          os.path.join(work, "commit-cpu"), "--commits", str(size["commits"])],
-                         capture_output=True, text=True, timeout=600, check=True)
-    alone = json.loads(out.stdout)
+    alone = tool_report(args, "commit_cpu", "--buffer-dir", os.path.join(work, "commit-cpu"),
+                        "--commits", size["commits"])
     table.add(f"store commit alone, {alone['series']:,} active series",
               f"{alone['ms_per_commit']:.1f} ms CPU/commit",
               f"{alone['us_per_series']:.2f} µs per series merged; "
@@ -97,9 +102,7 @@ def commit_row(args, work, size, table):
 def packed_rows(args, broker, work, size, table):
     """Capacity with 20 events per datagram, and the Kafka records the run produced."""
     # The ingest thread alone, fed in-process: what the capacity rows cost outside the kernel.
-    out = subprocess.run([tool(args.build_dir, "ingest_cpu"), "--events", str(size["packed"])],
-                         capture_output=True, text=True, timeout=600, check=True)
-    alone = json.loads(out.stdout)
+    alone = tool_report(args, "ingest_cpu", "--events", size["packed"])
     table.add("ingest thread alone (no sockets), 20 events/payload",
               f"{1e9 / alone['ns_per_event']:,.0f} events/CPU-s",
               f"{alone['ns_per_event']:.0f} ns/event: decode, meters, delta table "
