@@ -13,7 +13,7 @@ namespace meterd {
 DatagramReceiver::DatagramReceiver(PayloadSink& sink, std::string listener)
     : sink_(sink),
       listener_(std::move(listener)),
-      batch_(kMaxDatagram, kMaxDatagram + simdjson::SIMDJSON_PADDING) {}
+      batch_(kMaxDatagram, simdjson::SIMDJSON_PADDING) {}
 
 int64_t DatagramReceiver::drain(int fd) {
   int64_t total = 0;

@@ -4,6 +4,11 @@
 // Shared by agent/datagram_receiver.cc and the benchmark's recvmmsg baseline
 // (tests/bench/recv_baseline.cc), so the baseline receives exactly the way meterd does.
 // recvmmsg rewrites the lengths in each header, hence reset() before every call.
+//
+// Why the slots are not simply `capacity` bytes apart: 64 KiB slots would start at the same
+// offset modulo 64 KiB, which is the set period of the L2 cache here (512 KiB, 8 ways), so the
+// datagrams one recvmmsg writes would all land in the same few cache sets and evict one another
+// before they are parsed. One page and one cache line more per slot spreads them over L1 and L2.
 #pragma once
 
 #include <linux/sock_diag.h>
@@ -31,9 +36,9 @@ inline uint32_t socket_drops(int fd, uint32_t previous) {
 template <int kSize>
 class ReceiveBatch {
  public:
-  // Slots are `stride` bytes apart and receive at most `capacity` bytes each.
-  ReceiveBatch(size_t capacity, size_t stride)
-      : capacity_(capacity), stride_(stride), buffers_(stride * kSize) {}
+  // Each slot receives at most `capacity` bytes and has `padding` readable bytes after them.
+  ReceiveBatch(size_t capacity, size_t padding)
+      : capacity_(capacity), stride_(spread_stride(capacity + padding)), buffers_(stride_ * kSize) {}
 
   void reset() {
     for (int i = 0; i < kSize; ++i) {
@@ -54,6 +59,11 @@ class ReceiveBatch {
   const char* slot(int i) const { return buffers_.data() + i * stride_; }
 
  private:
+  static constexpr size_t kPage = 4096, kCacheLine = 64;
+  static size_t spread_stride(size_t bytes) {
+    return (bytes + kPage - 1) / kPage * kPage + kPage + kCacheLine;
+  }
+
   size_t capacity_, stride_;
   std::vector<char> buffers_;
   mmsghdr messages_[kSize];

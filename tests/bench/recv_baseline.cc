@@ -3,9 +3,14 @@
 // 32 slots of 64 KiB) as agent/datagram_receiver.cc, and discards every datagram: what it costs
 // per datagram is the kernel's share, which no agent can avoid.
 //
-//   recv_baseline --transport udp|unix-datagram --listen 127.0.0.1:0|PATH
+// --pause-us N pauses N µs after each drain, as meterd's UDP loop does
+// (agent/coalescing_receive_loop.h), so that the two wake up equally often. --parse also parses
+// each datagram with simdjson's DOM parser, as meterd does before anything else: the floor of
+// any agent that reads its events with simdjson.
+//
+//   recv_baseline --transport udp|unix-datagram --listen 127.0.0.1:0|PATH [--pause-us N] [--parse]
 // Prints `READY <port or path>` once bound; on SIGTERM prints one JSON line: datagrams, bytes,
-// kernel drops (SO_MEMINFO) and its own CPU seconds, then exits.
+// events parsed (with --parse), kernel drops (SO_MEMINFO) and its own CPU seconds, then exits.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,10 +20,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <simdjson.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "agent/receive_batch.h"
 
@@ -70,6 +78,10 @@ int main(int argc, char** argv) {
   app.add_option("--transport", transport)->check(CLI::IsMember({"udp", "unix-datagram"}));
   app.add_option("--listen", listen);
   app.add_option("--receive-buffer", receive_buffer);
+  int pause_us = 0;
+  bool parse = false;
+  app.add_option("--pause-us", pause_us, "pause after each drain (meterd's UDP loop: 1000)");
+  app.add_flag("--parse", parse, "parse each datagram with simdjson's DOM parser");
   CLI11_PARSE(app, argc, argv);
 
   std::string bound;
@@ -83,8 +95,9 @@ int main(int argc, char** argv) {
   std::printf("READY %s\n", bound.c_str());
   std::fflush(stdout);
 
-  meterd::ReceiveBatch<kBatch> batch(kSlot, kSlot);
-  long long datagrams = 0, bytes = 0;
+  meterd::ReceiveBatch<kBatch> batch(kSlot, simdjson::SIMDJSON_PADDING);
+  simdjson::dom::parser parser;
+  long long datagrams = 0, bytes = 0, events = 0;
   uint32_t drops = 0;
   while (!stopping) {
     pollfd ready{fd, POLLIN, 0};
@@ -92,13 +105,23 @@ int main(int argc, char** argv) {
     // Like meterd: receive until the socket would block, then wait again.
     for (int received = kBatch; received == kBatch;) {
       received = batch.receive(fd);
-      for (int i = 0; i < received; ++i) bytes += batch.message(i).msg_len;
+      for (int i = 0; i < received; ++i) {
+        size_t length = batch.message(i).msg_len;
+        bytes += static_cast<long long>(length);
+        simdjson::dom::element root;
+        if (parse && !parser.parse(batch.slot(i), length, false).get(root)) {
+          simdjson::dom::array array;
+          events += root.get_array().get(array) ? 1 : static_cast<long long>(array.size());
+        }
+      }
       if (received > 0) datagrams += received;
     }
     drops = meterd::socket_drops(fd, drops);
+    if (pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
   }
-  std::printf("{\"datagrams\":%lld,\"bytes\":%lld,\"kernel_drops\":%u,\"cpu_seconds\":%.6f}\n",
-              datagrams, bytes, drops, cpu_seconds());
+  std::printf("{\"datagrams\":%lld,\"bytes\":%lld,\"events\":%lld,\"kernel_drops\":%u,"
+              "\"cpu_seconds\":%.6f}\n",
+              datagrams, bytes, events, drops, cpu_seconds());
   if (transport != "udp") unlink(bound.c_str());
   return 0;
 }
