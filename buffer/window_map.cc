@@ -18,7 +18,7 @@ XXH128_hash_t hash_of(std::string_view identity, int64_t window_start) {
 
 }  // namespace
 
-uint64_t& WindowMap::slot_for(int64_t window_start, uint64_t hash, uint64_t hash_high) {
+uint64_t& WindowMap::slot_for(uint64_t hash, uint64_t hash_high) {
   size_t mask = index_.size() - 1;
   uint64_t tag = hash >> 32;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -26,7 +26,7 @@ uint64_t& WindowMap::slot_for(int64_t window_start, uint64_t hash, uint64_t hash
     if (slot == 0) return slot;
     if ((slot >> 32) == tag) {
       const Entry& e = entries_[(slot & 0xffffffff) - 1];
-      if (e.hash == hash && e.hash_high == hash_high && e.window_start == window_start) return slot;
+      if (e.hash == hash && e.hash_high == hash_high) return slot;
     }
   }
 }
@@ -36,11 +36,11 @@ Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
     grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
   XXH128_hash_t hash = hash_of(identity, window_start);
-  uint64_t& slot = slot_for(window_start, hash.low64, hash.high64);
+  uint64_t& slot = slot_for(hash.low64, hash.high64);
   if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
-  entries_.push_back(Entry{hash.low64, hash.high64, window_start,
-                           static_cast<uint32_t>(arena_.size()),
-                           static_cast<uint32_t>(identity.size()), Accumulator{}});
+  entries_.push_back(Entry{hash.low64, hash.high64, Accumulator{}});
+  keys_.push_back(Key{window_start, static_cast<uint32_t>(arena_.size()),
+                      static_cast<uint32_t>(identity.size())});
   arena_.append(identity);
   slot = (hash.low64 >> 32) << 32 | entries_.size();
   return entries_.back().accumulator;
@@ -49,12 +49,13 @@ Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
 Accumulator* WindowMap::find(std::string_view identity, int64_t window_start) {
   if (entries_.empty()) return nullptr;
   XXH128_hash_t hash = hash_of(identity, window_start);
-  uint64_t slot = slot_for(window_start, hash.low64, hash.high64);
+  uint64_t slot = slot_for(hash.low64, hash.high64);
   return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
 }
 
 void WindowMap::reserve(size_t entries, size_t identity_bytes) {
   entries_.reserve(entries);
+  keys_.reserve(entries);
   arena_.reserve(identity_bytes);
   size_t slots = std::max(kInitialSlots, index_.size());
   while (entries * 2 > slots) slots *= 2;
@@ -74,6 +75,7 @@ void WindowMap::grow_index(size_t slots) {
 void WindowMap::clear() {
   index_.clear();
   entries_.clear();
+  keys_.clear();
   arena_.clear();
 }
 

@@ -12,9 +12,16 @@
 // ingest thread). Two identities with one 128-bit hash would share an entry; at 10^9 series the
 // chance is about 10^-21, the bet the idempotency keys and the store's series cache make too.
 //
+// A lookup that hits reads one cache line of entries: the hash and the accumulator (64 bytes,
+// aligned to a line); the window start and where the identity is are kept aside, since only
+// the store's for_each reads them (the window start is the hash's seed, so a matching 128-bit
+// hash already stands for it, with the odds above). With the window start and identity in the
+// entry (80 bytes) most entries straddled two lines, and the lookup missed on both.
+//
 // Memory matters as much as speed: a table holds every series active in one commit interval,
-// and two tables exist while the store merges one. Dense entries (80 bytes) plus an index at
-// most half full (16–32 bytes an entry) cost about half of what slots holding the entries did.
+// and two tables exist while the store merges one. Dense entries (64 + 16 bytes) plus an index
+// at most half full (16–32 bytes an entry) cost about half of what slots holding the entries
+// did.
 // Entries are never erased (a table lives for one commit interval and is then cleared or
 // handed over), so linear probing needs no tombstones. Not thread-safe: one owner at a time.
 #pragma once
@@ -30,13 +37,15 @@ namespace meterd {
 
 class WindowMap {
  public:
-  struct Entry {
+  struct alignas(64) Entry {
     uint64_t hash = 0;       // XXH3-128 of the identity seeded with the window start: low half
     uint64_t hash_high = 0;  // and high half
-    int64_t window_start = 0;
-    uint32_t key_offset = 0;  // the series identity in arena_
-    uint32_t key_size = 0;
     Accumulator accumulator;
+  };
+  struct Key {  // entry n's window and identity: keys_[n]
+    int64_t window_start = 0;
+    uint32_t offset = 0;  // the series identity in arena_
+    uint32_t size = 0;
   };
 
   // The accumulator of (identity, window_start), created empty on first use.
@@ -49,7 +58,9 @@ class WindowMap {
 
   template <typename Visit>  // Visit(std::string_view identity, int64_t window_start, const Accumulator&)
   void for_each(Visit&& visit) const {
-    for (const Entry& e : entries_) visit(key_of(e), e.window_start, e.accumulator);
+    for (size_t n = 0; n < entries_.size(); ++n) {
+      visit(identity_of(keys_[n]), keys_[n].window_start, entries_[n].accumulator);
+    }
   }
 
   size_t size() const { return entries_.size(); }
@@ -58,9 +69,9 @@ class WindowMap {
 
  private:
   // The index slot holding (identity, window_start), or the free slot where it belongs.
-  uint64_t& slot_for(int64_t window_start, uint64_t hash, uint64_t hash_high);
-  std::string_view key_of(const Entry& e) const {
-    return std::string_view(arena_).substr(e.key_offset, e.key_size);
+  uint64_t& slot_for(uint64_t hash, uint64_t hash_high);
+  std::string_view identity_of(const Key& key) const {
+    return std::string_view(arena_).substr(key.offset, key.size);
   }
   void grow_index(size_t slots);
 
@@ -68,6 +79,7 @@ class WindowMap {
   // in size, at most half full.
   std::vector<uint64_t> index_;
   std::vector<Entry> entries_;
+  std::vector<Key> keys_;
   std::string arena_;  // every identity once, back to back
 };
 
