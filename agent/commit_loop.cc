@@ -2,6 +2,7 @@
 #include "agent/commit_loop.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/clock.h"
@@ -22,7 +23,10 @@ CommitLoop::~CommitLoop() { stop(); }
 
 void CommitLoop::start() {
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store");
+    run();
+  });
 }
 
 void CommitLoop::stop() {

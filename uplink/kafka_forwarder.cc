@@ -1,6 +1,7 @@
 // The uplink loop: outbox → librdkafka → delivery reports → Store::mark_delivered.
 #include "uplink/kafka_forwarder.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -78,7 +79,12 @@ Status KafkaForwarder::make_producer() {
   return Status::ok();
 }
 
-void KafkaForwarder::start() { thread_ = std::thread([this] { run(); }); }
+void KafkaForwarder::start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "uplink");
+    run();
+  });
+}
 
 void KafkaForwarder::stop() {
   stopping_ = true;
