@@ -109,10 +109,12 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   meter.identity(event, &identity_, &group_scratch_);
   std::string_view identity = identity_.view();
   bool keyed = payload_->acknowledged;
+  WindowMap::Hash hash;
   if (!keyed && !meter.counts_distinct()) {
     // The common case: the series already has an entry this interval, so the cardinality bound
     // admitted it already.
-    if (Accumulator* known = batch_.deltas.find(identity, window_start)) {
+    hash = WindowMap::hash_of(identity, window_start);
+    if (Accumulator* known = batch_.deltas.find(hash)) {
       known->add(value, event.time_ms);
       return true;
     }
@@ -135,7 +137,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   } else if (meter.counts_distinct()) {
     batch_.deltas.add_distinct(identity, window_start, distinct, event.time_ms);
   } else {
-    batch_.deltas.add(identity, window_start, value, event.time_ms);
+    batch_.deltas.add(hash, identity, window_start, value, event.time_ms);
   }
   return true;
 }

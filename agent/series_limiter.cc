@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "agent/same_text.h"
 #include "buffer/series_identity.h"
 
 namespace meterd {
@@ -22,10 +23,21 @@ SeriesLimiter::Window& SeriesLimiter::window(std::string_view series_identity,
                                              int64_t window_start, int64_t now_ms) {
   scratch_key_.assign(slug_field(series_identity));
   append_i64(&scratch_key_, window_start);
-  auto [it, inserted] = windows_.try_emplace(scratch_key_);
-  if (inserted) it->second.closes_on_time_ms = window_start * 1000 + window_size_ms_ + grace_ms_;
-  it->second.last_used_ms = std::max(it->second.last_used_ms, now_ms);
-  return it->second;
+  Window* found = nullptr;
+  for (Recent& recent : recent_) {
+    if (recent.window && same_text(recent.key, scratch_key_)) found = recent.window;
+  }
+  if (!found) {
+    auto [it, inserted] = windows_.try_emplace(scratch_key_);
+    if (inserted) it->second.closes_on_time_ms = window_start * 1000 + window_size_ms_ + grace_ms_;
+    found = &it->second;
+    Recent& replaced = recent_[next_recent_];
+    next_recent_ = (next_recent_ + 1) % std::size(recent_);
+    replaced.key.assign(scratch_key_);  // into the old key's storage: no allocation
+    replaced.window = found;
+  }
+  found->last_used_ms = std::max(found->last_used_ms, now_ms);
+  return *found;
 }
 
 bool SeriesLimiter::admit(std::string_view series_identity, int64_t window_start, int64_t limit,
@@ -47,6 +59,7 @@ void SeriesLimiter::seed(std::string_view series_identity, int64_t window_start,
 void SeriesLimiter::expire(int64_t now_ms) {
   // Once a second is enough: a window lingers at most that long beyond its grace.
   next_expiry_ms_ = now_ms + 1000;
+  for (Recent& recent : recent_) recent.window = nullptr;
   std::erase_if(windows_, [&](const auto& entry) {
     const Window& w = entry.second;
     return w.closes_on_time_ms < now_ms && w.last_used_ms + grace_ms_ < now_ms;

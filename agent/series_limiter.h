@@ -59,6 +59,15 @@ class SeriesLimiter {
   // Key: the identity's slug field followed by the window start (8 bytes).
   std::unordered_map<std::string, Window> windows_;
   std::string scratch_key_;
+  // The windows found last, so that most lookups build no key and hash no string: a series new
+  // in a commit interval asks here once per interval, for one of a few (meter, window) pairs.
+  // Map nodes do not move, so the pointers hold until expire() erases.
+  struct Recent {
+    std::string key;
+    Window* window = nullptr;
+  };
+  Recent recent_[4];
+  size_t next_recent_ = 0;
   int64_t next_expiry_ms_ = 0;
 };
 

@@ -11,12 +11,13 @@ namespace {
 
 constexpr size_t kInitialSlots = 64;
 
-XXH128_hash_t hash_of(std::string_view identity, int64_t window_start) {
-  return XXH3_128bits_withSeed(identity.data(), identity.size(),
-                               static_cast<uint64_t>(window_start));
-}
-
 }  // namespace
+
+WindowMap::Hash WindowMap::hash_of(std::string_view identity, int64_t window_start) {
+  XXH128_hash_t hash = XXH3_128bits_withSeed(identity.data(), identity.size(),
+                                             static_cast<uint64_t>(window_start));
+  return Hash{hash.low64, hash.high64};
+}
 
 uint64_t& WindowMap::slot_for(uint64_t hash, uint64_t hash_high) {
   size_t mask = index_.size() - 1;
@@ -31,25 +32,23 @@ uint64_t& WindowMap::slot_for(uint64_t hash, uint64_t hash_high) {
   }
 }
 
-Accumulator& WindowMap::at(std::string_view identity, int64_t window_start) {
+Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_start) {
   if ((entries_.size() + 1) * 2 > index_.size()) {
     grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
-  XXH128_hash_t hash = hash_of(identity, window_start);
-  uint64_t& slot = slot_for(hash.low64, hash.high64);
+  uint64_t& slot = slot_for(hash.low, hash.high);
   if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
-  entries_.push_back(Entry{hash.low64, hash.high64, Accumulator{}});
+  entries_.push_back(Entry{hash.low, hash.high, Accumulator{}});
   keys_.push_back(Key{window_start, static_cast<uint32_t>(arena_.size()),
                       static_cast<uint32_t>(identity.size())});
   arena_.append(identity);
-  slot = (hash.low64 >> 32) << 32 | entries_.size();
+  slot = (hash.low >> 32) << 32 | entries_.size();
   return entries_.back().accumulator;
 }
 
-Accumulator* WindowMap::find(std::string_view identity, int64_t window_start) {
+Accumulator* WindowMap::find(Hash hash) {
   if (entries_.empty()) return nullptr;
-  XXH128_hash_t hash = hash_of(identity, window_start);
-  uint64_t slot = slot_for(hash.low64, hash.high64);
+  uint64_t slot = slot_for(hash.low, hash.high);
   return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
 }
 

@@ -48,10 +48,24 @@ class WindowMap {
     uint32_t size = 0;
   };
 
+  // What an entry is found by: XXH3-128 of the identity, seeded with the window start. The
+  // ingest path computes it once for a find() and, on a miss, the at() that follows.
+  struct Hash {
+    uint64_t low = 0, high = 0;
+  };
+  static Hash hash_of(std::string_view identity, int64_t window_start);
+
   // The accumulator of (identity, window_start), created empty on first use.
-  Accumulator& at(std::string_view identity, int64_t window_start);
+  Accumulator& at(std::string_view identity, int64_t window_start) {
+    return at(hash_of(identity, window_start), identity, window_start);
+  }
+  // The same with `hash` = hash_of(identity, window_start).
+  Accumulator& at(Hash hash, std::string_view identity, int64_t window_start);
   // The accumulator of (identity, window_start) if there is one, else null.
-  Accumulator* find(std::string_view identity, int64_t window_start);
+  Accumulator* find(std::string_view identity, int64_t window_start) {
+    return find(hash_of(identity, window_start));
+  }
+  Accumulator* find(Hash hash);
   // Makes room for `entries` without growing on the way (a new interval's table starts with
   // the previous one's size, so the hot path does not rehash its way up again every interval).
   void reserve(size_t entries, size_t identity_bytes);

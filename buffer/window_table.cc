@@ -11,11 +11,6 @@ std::string WindowTable::distinct_key(std::string_view series_identity, int64_t 
   return key;
 }
 
-void WindowTable::add(std::string_view series_identity, int64_t window_start, double value,
-                      int64_t time_ms) {
-  entries_.at(series_identity, window_start).add(value, time_ms);
-}
-
 void WindowTable::add_distinct(std::string_view series_identity, int64_t window_start,
                                std::string_view distinct_value, int64_t time_ms) {
   entries_.at(series_identity, window_start).add(1, time_ms);

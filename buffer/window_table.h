@@ -27,7 +27,15 @@ class WindowTable {
  public:
   // Adds `value` at `time_ms` to the window starting at `window_start` (unix seconds) of the
   // series `series_identity` (series_identity.h encoding).
-  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms);
+  void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms) {
+    add(WindowMap::hash_of(series_identity, window_start), series_identity, window_start, value,
+        time_ms);
+  }
+  // The same with `hash` = WindowMap::hash_of(series_identity, window_start).
+  void add(WindowMap::Hash hash, std::string_view series_identity, int64_t window_start,
+           double value, int64_t time_ms) {
+    entries_.at(hash, series_identity, window_start).add(value, time_ms);
+  }
   // The same for a UNIQUE_COUNT meter: counts the event and remembers `distinct_value`.
   void add_distinct(std::string_view series_identity, int64_t window_start,
                     std::string_view distinct_value, int64_t time_ms);
@@ -37,6 +45,7 @@ class WindowTable {
   Accumulator* find(std::string_view series_identity, int64_t window_start) {
     return entries_.find(series_identity, window_start);
   }
+  Accumulator* find(WindowMap::Hash hash) { return entries_.find(hash); }
   // Sizes an empty table for an interval like `previous`.
   void reserve_like(const WindowTable& previous) {
     entries_.reserve(previous.entries_.size(), previous.entries_.identity_bytes());
