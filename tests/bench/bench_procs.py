@@ -141,12 +141,16 @@ class Agent:
         return {"udp": self.udp, "unix-datagram": self.unix_datagram,
                 "unix-stream": self.unix_stream, "http": self.http}[transport]
 
-    def outbox_empty(self):
+    def query(self, sql):
+        """One value read from the buffer (read-only, beside the running meterd)."""
         db = sqlite3.connect(f"file:{self.meterd.buffer_path}?mode=ro", uri=True, timeout=10)
         try:
-            return db.execute("SELECT min(seq) FROM outbox").fetchone()[0] is None
+            return db.execute(sql).fetchone()[0]
         finally:
             db.close()
+
+    def outbox_empty(self):
+        return self.query("SELECT min(seq) FROM outbox") is None
 
     def stop(self):
         """SIGTERM; returns the log's counters: {listener: (datagrams, kernel drops),
