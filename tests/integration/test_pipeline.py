@@ -65,6 +65,10 @@ class PipelineTest(unittest.TestCase):
             agent.send("this is not an event")
             agent.send('{"specversion":"1.0","id":"x","source":"s","type":"prompt","subject":"c"}')
             agent.wait_buffered_events(3000)
+            # Threads are named, for top -H, perf and the bench's per-thread CPU split.
+            threads = {(task / "comm").read_text().strip()
+                       for task in Path(f"/proc/{agent.proc.pid}/task").iterdir()}
+            self.assertLessEqual({"ingest", "store", "uplink"}, threads)
             self.assertEqual(agent.stop(), 0, "\n".join(agent.log))
             letters = sqlite3.connect(agent.buffer_path).execute(
                 "SELECT listener, reason FROM dead_letters ORDER BY id").fetchall()
