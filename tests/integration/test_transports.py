@@ -92,6 +92,13 @@ class TransportsTest(unittest.TestCase):
         work = Workload(seed=11, subjects=30)
         self.agent.start()
         self.assertEqual(os.stat(self.dgram_path).st_mode & 0o777, 0o600)
+        # A short kernel queue for Unix datagrams (the default is 10) is named at start.
+        with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+            queue_length = int(f.read())
+        warned = [line for line in self.agent.log if "net.unix.max_dgram_qlen is" in line]
+        self.assertEqual(len(warned), 1 if queue_length < 512 else 0, warned)
+        if warned:
+            self.assertIn(f"max_dgram_qlen is {queue_length},", warned[0])
         for _ in range(200):
             self.agent.send(work.event())                                   # UDP, JSON
             self.agent.send(msgpack(work.event_object()))                   # UDP, msgpack
