@@ -17,9 +17,9 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
-#include <pthread.h>
-
 #include <thread>
+
+#include <pthread.h>
 
 #include "agent/clock.h"
 #include "agent/commit_loop.h"

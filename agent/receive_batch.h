@@ -8,7 +8,8 @@
 // Why the slots are not simply `capacity` bytes apart: 64 KiB slots would start at the same
 // offset modulo 64 KiB, which is the set period of the L2 cache here (512 KiB, 8 ways), so the
 // datagrams one recvmmsg writes would all land in the same few cache sets and evict one another
-// before they are parsed. One page and one cache line more per slot spreads them over L1 and L2.
+// before they are parsed. Slots rounded up to whole pages plus one cache line are 65 lines apart
+// modulo 64 KiB and one line apart modulo 4 KiB (L1's period): spread over both.
 #pragma once
 
 #include <linux/sock_diag.h>
@@ -38,7 +39,9 @@ class ReceiveBatch {
  public:
   // Each slot receives at most `capacity` bytes and has `padding` readable bytes after them.
   ReceiveBatch(size_t capacity, size_t padding)
-      : capacity_(capacity), stride_(spread_stride(capacity + padding)), buffers_(stride_ * kSize) {}
+      : capacity_(capacity),
+        stride_(spread_stride(capacity + padding)),
+        buffers_(stride_ * kSize) {}
 
   void reset() {
     for (int i = 0; i < kSize; ++i) {
@@ -61,7 +64,7 @@ class ReceiveBatch {
  private:
   static constexpr size_t kPage = 4096, kCacheLine = 64;
   static size_t spread_stride(size_t bytes) {
-    return (bytes + kPage - 1) / kPage * kPage + kPage + kCacheLine;
+    return (bytes + kPage - 1) / kPage * kPage + kCacheLine;
   }
 
   size_t capacity_, stride_;

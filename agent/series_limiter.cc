@@ -25,7 +25,10 @@ SeriesLimiter::Window& SeriesLimiter::window(std::string_view series_identity,
   append_i64(&scratch_key_, window_start);
   Window* found = nullptr;
   for (Recent& recent : recent_) {
-    if (recent.window && same_text(recent.key, scratch_key_)) found = recent.window;
+    if (recent.window && same_text(recent.key, scratch_key_)) {
+      found = recent.window;
+      break;
+    }
   }
   if (!found) {
     auto [it, inserted] = windows_.try_emplace(scratch_key_);

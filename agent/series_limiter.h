@@ -31,6 +31,8 @@ class SeriesLimiter {
  public:
   SeriesLimiter(int64_t window_size_s, int64_t grace_ms)
       : window_size_ms_(window_size_s * 1000), grace_ms_(grace_ms) {}
+  SeriesLimiter(const SeriesLimiter&) = delete;
+  SeriesLimiter& operator=(const SeriesLimiter&) = delete;
 
   // True if `series_identity` (whose first field is the meter slug) may add to the window at
   // `window_start`: it is already counted there, or the window holds fewer than `limit` series.
@@ -59,9 +61,11 @@ class SeriesLimiter {
   // Key: the identity's slug field followed by the window start (8 bytes).
   std::unordered_map<std::string, Window> windows_;
   std::string scratch_key_;
-  // The windows found last, so that most lookups build no key and hash no string: a series new
-  // in a commit interval asks here once per interval, for one of a few (meter, window) pairs.
-  // Map nodes do not move, so the pointers hold until expire() erases.
+  // The windows found last, so that most lookups compare a short key instead of hashing it into
+  // the map: asks come for one of a few (meter, window) pairs at a time (once per series and
+  // commit interval on the datagram path; per event for acknowledged and UNIQUE_COUNT ones).
+  // Map nodes do not move, so the pointers hold until expire() erases (and copying a limiter
+  // would copy pointers into another map, hence no copies).
   struct Recent {
     std::string key;
     Window* window = nullptr;

@@ -11,6 +11,12 @@ namespace {
 
 constexpr size_t kInitialSlots = 64;
 
+// Grows `v` ahead of a push_back, so that the push_back itself cannot throw.
+template <typename T>
+void make_room(std::vector<T>& v) {
+  if (v.size() == v.capacity()) v.reserve(std::max<size_t>(kInitialSlots, 2 * v.capacity()));
+}
+
 }  // namespace
 
 WindowMap::Hash WindowMap::hash_of(std::string_view identity, int64_t window_start) {
@@ -38,10 +44,14 @@ Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_
   }
   uint64_t& slot = slot_for(hash.low, hash.high);
   if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
-  entries_.push_back(Entry{hash.low, hash.high, Accumulator{}});
-  keys_.push_back(Key{window_start, static_cast<uint32_t>(arena_.size()),
-                      static_cast<uint32_t>(identity.size())});
+  // Everything that can throw (allocation) before anything changes that must stay in step:
+  // entries_[n] and keys_[n] describe one entry.
+  auto offset = static_cast<uint32_t>(arena_.size());
   arena_.append(identity);
+  make_room(entries_);
+  make_room(keys_);
+  entries_.push_back(Entry{hash.low, hash.high, Accumulator{}});
+  keys_.push_back(Key{window_start, offset, static_cast<uint32_t>(identity.size())});
   slot = (hash.low >> 32) << 32 | entries_.size();
   return entries_.back().accumulator;
 }

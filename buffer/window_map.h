@@ -7,8 +7,8 @@
 // Here a lookup hashes the identity once (XXH3-128, seeded with the window start) and probes an
 // index of 8-byte slots (32 bits of the hash beside the entry's position), so a probe that
 // misses never touches an entry; the entries sit densely in insertion order. An entry matches
-// when its 128-bit hash and window start do: the identity bytes (in an append-only arena, for
-// the store) are not compared, which spared a cache miss and a memcmp per lookup (17% of the
+// when its 128-bit hash does (seeded with the window start, so the window is part of it): the
+// identity bytes (in an append-only arena, for the store) are not compared, which spared a cache miss and a memcmp per lookup (17% of the
 // ingest thread). Two identities with one 128-bit hash would share an entry; at 10^9 series the
 // chance is about 10^-21, the bet the idempotency keys and the store's series cache make too.
 //
@@ -16,7 +16,7 @@
 // aligned to a line); the window start and where the identity is are kept aside, since only
 // the store's for_each reads them (the window start is the hash's seed, so a matching 128-bit
 // hash already stands for it, with the odds above). With the window start and identity in the
-// entry (80 bytes) most entries straddled two lines, and the lookup missed on both.
+// entry (80 bytes) every entry straddled two lines, and the lookup missed on both.
 //
 // Memory matters as much as speed: a table holds every series active in one commit interval,
 // and two tables exist while the store merges one. Dense entries (64 + 16 bytes) plus an index
@@ -42,6 +42,7 @@ class WindowMap {
     uint64_t hash_high = 0;  // and high half
     Accumulator accumulator;
   };
+  static_assert(sizeof(Entry) == 64, "an entry is one cache line: see above");
   struct Key {  // entry n's window and identity: keys_[n]
     int64_t window_start = 0;
     uint32_t offset = 0;  // the series identity in arena_

@@ -26,7 +26,7 @@ def cpu_seconds(pid, task=None):
     return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5)
 
 
-def thread_cpu_seconds(pid, names=("ingest", "store")):
+def thread_cpu_seconds(pid, names=("ingest", "store", "uplink")):
     """CPU seconds of meterd's named threads (pthread_setname_np in agent/ and uplink/)."""
     seconds = {}
     for task in os.listdir(f"/proc/{pid}/task"):
@@ -42,8 +42,9 @@ def thread_cpu_seconds(pid, names=("ingest", "store")):
 
 def thread_split(before, after, events):
     """'ingest thread 1.23 µs, store thread 0.20 µs' per event, between two thread_cpu_seconds."""
-    return ", ".join(f"{name} thread {1e6 * (after[name] - before.get(name, 0)) / max(events, 1):.2f} µs"
-                     for name in sorted(after))
+    def per_event(name):
+        return 1e6 * (after[name] - before.get(name, 0)) / max(events, 1)
+    return ", ".join(f"{name} thread {per_event(name):.2f} µs" for name in sorted(after))
 
 
 def rss_bytes(pid):

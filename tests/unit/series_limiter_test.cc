@@ -2,6 +2,9 @@
 // window is over, rebuilt by seeding.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "agent/series_limiter.h"
 #include "buffer/series_identity.h"
 
@@ -60,4 +63,35 @@ TEST_CASE("the limiter's hash set holds what was inserted, 0 included, through g
   CHECK(set.size() == 10'001);
   for (uint64_t i = 1; i <= 10'000; ++i) REQUIRE(set.contains(i * 0x9E3779B97F4A7C15ull));
   CHECK_FALSE(set.contains(10'001 * 0x9E3779B97F4A7C15ull));
+}
+
+TEST_CASE("counts stay per meter and window when more pairs interleave than the lookup cache holds") {
+  SeriesLimiter limiter(60, 1000);
+  const std::vector<std::string> meters = {"m1", "m2", "m3", "m4", "m5", "m6"};
+  // Rounds over six meters and two windows: every ask misses the cache of four recent windows.
+  for (const char* subject : {"a", "b"}) {
+    for (int64_t window : {kWindow, kWindow + 60}) {
+      for (const std::string& meter : meters) {
+        CHECK(limiter.admit(series(meter, subject), window, 2, kNow));
+      }
+    }
+  }
+  for (int64_t window : {kWindow, kWindow + 60}) {
+    for (const std::string& meter : meters) {
+      CHECK_FALSE(limiter.admit(series(meter, "c"), window, 2, kNow));
+      CHECK(limiter.admit(series(meter, "a"), window, 2, kNow));  // known: still admitted
+    }
+  }
+  CHECK(limiter.tracked_series() == 24);
+  // Expiry drops the first window (closed and quiet for a grace) and with it the cached
+  // pointers; asks for it afterwards count afresh instead of touching a freed window.
+  int64_t later = (kWindow + 60) * 1000 + 1500;
+  for (const std::string& meter : meters) {
+    CHECK(limiter.admit(series(meter, "z"), kWindow + 60, 3, later));
+  }
+  CHECK(limiter.tracked_windows() == 6);
+  for (const std::string& meter : meters) {
+    CHECK(limiter.admit(series(meter, "c"), kWindow, 1, later));
+    CHECK_FALSE(limiter.admit(series(meter, "d"), kWindow, 1, later));
+  }
 }
