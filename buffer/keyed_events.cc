@@ -17,6 +17,13 @@ DedupTimePrefix dedup_time_prefix(int64_t event_time_ms) {
   return prefix;
 }
 
+int64_t dedup_key_time_ms(std::string_view key) {
+  if (key.size() < 8) return 0;
+  uint64_t ordered = 0;
+  for (int i = 0; i < 8; ++i) ordered = ordered << 8 | static_cast<unsigned char>(key[i]);
+  return static_cast<int64_t>(ordered ^ (uint64_t{1} << 63));
+}
+
 DedupKey dedup_key(std::string_view source, std::string_view id, int64_t event_time_ms) {
   // Kept between calls: one key per acknowledged event, and the encoding should not cost an
   // allocation each time. (Called from the ingest thread, and from tests.)

@@ -32,6 +32,9 @@ using DedupTimePrefix = std::array<unsigned char, 8>;
 DedupKey dedup_key(std::string_view source, std::string_view id, int64_t event_time_ms);
 // The first 8 bytes of every key of events at `event_time_ms` (the store's expiry bound).
 DedupTimePrefix dedup_time_prefix(int64_t event_time_ms);
+// The event time a key (or its prefix) starts with: dedup_time_prefix read back. 0 for fewer
+// than 8 bytes.
+int64_t dedup_key_time_ms(std::string_view key);
 
 class KeyedEvents {
  public:

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -154,6 +155,11 @@ class Store {
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
   Status count_outbox();  // once, at open
+  // Whether a commit at `now_ms` has work without a batch or deliveries: a window due, dedup
+  // keys past their window, early partials due, or an outbox over coarsen_at.
+  bool work_due(int64_t now_ms) const;
+  // Reads next_close_ms_ and next_dedup_expiry_ms_ from the tables (after every commit).
+  Status refresh_due_times();
   Status coarsen_outbox(CommitResult* result);
   Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
   Status in_transaction(const std::function<Status()>& body);
@@ -166,13 +172,18 @@ class Store {
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
   int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
   int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
+  // The earliest closes_at_ms of the open windows, and the earliest time a dedup key passes its
+  // window (max when none), read after every commit.
+  int64_t next_close_ms_ = std::numeric_limits<int64_t>::max();
+  int64_t next_dedup_expiry_ms_ = std::numeric_limits<int64_t>::max();
   SeriesIdCache series_ids_;  // cache of the series table
 
   Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_,
       select_due_, select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_,
       delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
       insert_dead_letter_, evict_dead_letters_, save_meta_, count_outbox_, count_windows_,
-      select_open_series_, page_count_, freelist_count_;
+      select_open_series_, page_count_, freelist_count_, select_next_close_,
+      select_oldest_timed_dedup_, select_oldest_timeless_dedup_;
   int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
