@@ -47,6 +47,15 @@ def thread_split(before, after, events):
     return ", ".join(f"{name} thread {per_event(name):.2f} µs" for name in sorted(after))
 
 
+def disk_write_bytes(pid):
+    """Bytes the process caused to be written to storage (write_bytes of /proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss_bytes(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
