@@ -55,9 +55,6 @@ class Statement {
   }
 
   int64_t column_int(int column) const { return sqlite3_column_int64(get(), column); }
-  bool column_is_null(int column) const {
-    return sqlite3_column_type(get(), column) == SQLITE_NULL;
-  }
   double column_double(int column) const { return sqlite3_column_double(get(), column); }
   std::string_view column_text(int column) const;
 

@@ -23,6 +23,14 @@ std::string host_name() {
   return name;
 }
 
+// Runs a query that returns one integer; `value` is left as it was when there is no row.
+Status read_int(Statement& query, int64_t* value) {
+  Status status;
+  StatementUse use(query);
+  if (query.step(&status)) *value = query.column_int(0);
+  return status;
+}
+
 }  // namespace
 
 void CommitBatch::merge_from(CommitBatch&& later) {
@@ -75,12 +83,14 @@ Status Store::prepare_statements() {
   };
   prepare(find_series_,
           "SELECT series_id FROM series WHERE identity_hash = ?1 AND identity = ?2");
-  prepare(select_next_close_, "SELECT min(closes_at_ms) FROM open_windows");
+  // Both the largest integer when there is none (refresh_due_times' "not due").
+  prepare(select_next_close_,
+          "SELECT coalesce(min(closes_at_ms), 9223372036854775807) FROM open_windows");
   // The same ranges as the expiry statements below (the second one the partial index's).
   prepare(select_oldest_timed_dedup_,
           "SELECT key FROM dedup WHERE key >= x'8000000000000001' ORDER BY key LIMIT 1");
   prepare(select_oldest_timeless_dedup_, R"sql(
-    SELECT min(seen_ms) FROM dedup
+    SELECT coalesce(min(seen_ms), 9223372036854775807) FROM dedup
     WHERE key >= x'8000000000000000' AND key < x'8000000000000001')sql");
   prepare(insert_series_, "INSERT INTO series (identity, identity_hash) VALUES (?1, ?2)");
   // Most merges add to a row an earlier commit of the interval created: an UPDATE by primary
@@ -316,30 +326,18 @@ Status Store::refresh_due_times() {
   // skipped.
   constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
   next_close_ms_ = next_dedup_expiry_ms_ = std::numeric_limits<int64_t>::min();
-  Status status;
-  int64_t next_close = kNone, oldest_key_ms = kNone;
-  {
-    StatementUse use(select_next_close_);
-    if (select_next_close_.step(&status) && !select_next_close_.column_is_null(0)) {
-      next_close = select_next_close_.column_int(0);
-    }
-    if (!status) return status;
-  }
+  int64_t next_close = kNone, oldest_timeless_ms = kNone, oldest_timed_ms = kNone;
+  Status status = read_int(select_next_close_, &next_close);
+  if (status) status = read_int(select_oldest_timeless_dedup_, &oldest_timeless_ms);
+  if (!status) return status;
   {
     StatementUse use(select_oldest_timed_dedup_);
     if (select_oldest_timed_dedup_.step(&status)) {
-      oldest_key_ms = dedup_key_time_ms(select_oldest_timed_dedup_.column_text(0));
+      oldest_timed_ms = dedup_key_time_ms(select_oldest_timed_dedup_.column_text(0));
     }
     if (!status) return status;
   }
-  {
-    StatementUse use(select_oldest_timeless_dedup_);
-    if (select_oldest_timeless_dedup_.step(&status) &&
-        !select_oldest_timeless_dedup_.column_is_null(0)) {
-      oldest_key_ms = std::min(oldest_key_ms, select_oldest_timeless_dedup_.column_int(0));
-    }
-    if (!status) return status;
-  }
+  int64_t oldest_key_ms = std::min(oldest_timed_ms, oldest_timeless_ms);
   next_close_ms_ = next_close;
   next_dedup_expiry_ms_ =
       oldest_key_ms == kNone ? kNone : oldest_key_ms + options_.dedup_window_ms;
@@ -588,30 +586,18 @@ Status Store::delete_delivered(const std::vector<int64_t>& seqs, CommitResult* r
 }
 
 int64_t Store::used_bytes() {
-  Status status;
   int64_t pages = 0, free_pages = 0;
-  {
-    StatementUse use(page_count_);
-    if (page_count_.step(&status)) pages = page_count_.column_int(0);
-  }
-  {
-    StatementUse use(freelist_count_);
-    if (freelist_count_.step(&status)) free_pages = freelist_count_.column_int(0);
-  }
+  read_int(page_count_, &pages);
+  read_int(freelist_count_, &free_pages);
   return (pages - free_pages) * page_size_;
 }
 
-Status Store::count_outbox() {
-  Status status;
-  StatementUse use(count_outbox_);
-  if (count_outbox_.step(&status)) outbox_rows_ = count_outbox_.column_int(0);
-  return status;
-}
+Status Store::count_outbox() { return read_int(count_outbox_, &outbox_rows_); }
 
 int64_t Store::open_window_rows() {
-  Status status;
-  StatementUse use(count_windows_);
-  return count_windows_.step(&status) ? count_windows_.column_int(0) : -1;
+  int64_t rows = -1;
+  read_int(count_windows_, &rows);
+  return rows;
 }
 
 }  // namespace meterd

@@ -25,15 +25,15 @@ WindowMap::Hash WindowMap::hash_of(std::string_view identity, int64_t window_sta
   return Hash{hash.low64, hash.high64};
 }
 
-uint64_t& WindowMap::slot_for(uint64_t hash, uint64_t hash_high) {
+uint64_t& WindowMap::slot_for(Hash hash) {
   size_t mask = index_.size() - 1;
-  uint64_t tag = hash >> 32;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+  uint64_t tag = hash.low >> 32;
+  for (size_t i = hash.low & mask;; i = (i + 1) & mask) {
     uint64_t& slot = index_[i];
     if (slot == 0) return slot;
     if ((slot >> 32) == tag) {
       const Entry& e = entries_[(slot & 0xffffffff) - 1];
-      if (e.hash == hash && e.hash_high == hash_high) return slot;
+      if (e.hash.low == hash.low && e.hash.high == hash.high) return slot;
     }
   }
 }
@@ -42,7 +42,7 @@ Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_
   if ((entries_.size() + 1) * 2 > index_.size()) {
     grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
-  uint64_t& slot = slot_for(hash.low, hash.high);
+  uint64_t& slot = slot_for(hash);
   if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
   // Everything that can throw (allocation) before anything changes that must stay in step:
   // entries_[n] and keys_[n] describe one entry.
@@ -50,7 +50,7 @@ Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_
   arena_.append(identity);
   make_room(entries_);
   make_room(keys_);
-  entries_.push_back(Entry{hash.low, hash.high, Accumulator{}});
+  entries_.push_back(Entry{hash, Accumulator{}});
   keys_.push_back(Key{window_start, offset, static_cast<uint32_t>(identity.size())});
   slot = (hash.low >> 32) << 32 | entries_.size();
   return entries_.back().accumulator;
@@ -58,7 +58,7 @@ Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_
 
 Accumulator* WindowMap::find(Hash hash) {
   if (entries_.empty()) return nullptr;
-  uint64_t slot = slot_for(hash.low, hash.high);
+  uint64_t slot = slot_for(hash);
   return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
 }
 
@@ -75,9 +75,9 @@ void WindowMap::grow_index(size_t slots) {
   index_.assign(slots, 0);
   size_t mask = slots - 1;
   for (size_t n = 0; n < entries_.size(); ++n) {
-    size_t i = entries_[n].hash & mask;
+    size_t i = entries_[n].hash.low & mask;
     while (index_[i] != 0) i = (i + 1) & mask;
-    index_[i] = (entries_[n].hash >> 32) << 32 | (n + 1);
+    index_[i] = (entries_[n].hash.low >> 32) << 32 | (n + 1);
   }
 }
 

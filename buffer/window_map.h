@@ -8,8 +8,8 @@
 // index of 8-byte slots (32 bits of the hash beside the entry's position), so a probe that
 // misses never touches an entry; the entries sit densely in insertion order. An entry matches
 // when its 128-bit hash does (seeded with the window start, so the window is part of it): the
-// identity bytes (in an append-only arena, for the store) are not compared, which spared a cache miss and a memcmp per lookup (17% of the
-// ingest thread). Two identities with one 128-bit hash would share an entry; at 10^9 series the
+// identity bytes (in an append-only arena, for the store) are not compared, which spared a
+// cache miss and a memcmp per lookup (17% of the ingest thread). Two identities with one 128-bit hash would share an entry; at 10^9 series the
 // chance is about 10^-21, the bet the idempotency keys and the store's series cache make too.
 //
 // A lookup that hits reads one cache line of entries: the hash and the accumulator (64 bytes,
@@ -37,9 +37,15 @@ namespace meterd {
 
 class WindowMap {
  public:
+  // What an entry is found by: XXH3-128 of the identity, seeded with the window start. The
+  // ingest path computes it once for a find() and, on a miss, the at() that follows.
+  struct Hash {
+    uint64_t low = 0, high = 0;
+  };
+  static Hash hash_of(std::string_view identity, int64_t window_start);
+
   struct alignas(64) Entry {
-    uint64_t hash = 0;       // XXH3-128 of the identity seeded with the window start: low half
-    uint64_t hash_high = 0;  // and high half
+    Hash hash;
     Accumulator accumulator;
   };
   static_assert(sizeof(Entry) == 64, "an entry is one cache line: see above");
@@ -48,13 +54,6 @@ class WindowMap {
     uint32_t offset = 0;  // the series identity in arena_
     uint32_t size = 0;
   };
-
-  // What an entry is found by: XXH3-128 of the identity, seeded with the window start. The
-  // ingest path computes it once for a find() and, on a miss, the at() that follows.
-  struct Hash {
-    uint64_t low = 0, high = 0;
-  };
-  static Hash hash_of(std::string_view identity, int64_t window_start);
 
   // The accumulator of (identity, window_start), created empty on first use.
   Accumulator& at(std::string_view identity, int64_t window_start) {
@@ -84,7 +83,7 @@ class WindowMap {
 
  private:
   // The index slot holding (identity, window_start), or the free slot where it belongs.
-  uint64_t& slot_for(uint64_t hash, uint64_t hash_high);
+  uint64_t& slot_for(Hash hash);
   std::string_view identity_of(const Key& key) const {
     return std::string_view(arena_).substr(key.offset, key.size);
   }
