@@ -61,6 +61,7 @@ CommitBatch Ingest::take_batch() {
   std::swap(taken, batch_);
   batch_.generation = taken.generation + 1;
   batch_.deltas.reserve_like(taken.deltas);
+  series_cache_.clear();  // its positions are into the table just handed over
   return taken;
 }
 
@@ -72,7 +73,8 @@ void Ingest::on_event(const CloudEvent& event) {
     last_type_.assign(event.type);
     last_meters_ = &meters_.for_type(event.type);
   }
-  const auto& meters = *last_meters_;
+  const TypeMeters& type = *last_meters_;
+  const std::vector<const Meter*>& meters = type.meters;
   if (meters.empty()) {
     ++counters_.events_unmatched;
     return;
@@ -86,8 +88,15 @@ void Ingest::on_event(const CloudEvent& event) {
   int64_t window_start = floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
   bool keyed = payload_->acknowledged;
   if (keyed) batch_.keyed.begin_event(event.source, event.id, event.has_time ? event.time_ms : 0);
+  // Fire-and-forget events go to the delta table, where the series-key cache finds a known
+  // series' entries; acknowledged ones are kept per event.
+  uint32_t* positions =
+      keyed ? nullptr : series_cache_.positions(series_key(event, type, window_start), meters.size());
   bool counted = false;
-  for (const Meter* meter : meters) counted |= add_to_meter(*meter, event, index, window_start);
+  for (size_t i = 0; i < meters.size(); ++i) {
+    counted |= add_to_meter(*meters[i], event, index, window_start,
+                            positions ? &positions[i] : nullptr);
+  }
   if (keyed) batch_.keyed.end_event();
   if (counted) {
     ++counters_.events_accepted;
@@ -95,8 +104,18 @@ void Ingest::on_event(const CloudEvent& event) {
   }
 }
 
+WindowMap::Hash Ingest::series_key(const CloudEvent& event, const TypeMeters& type,
+                                   int64_t window_start) {
+  series_key_.start(type.key_prefix);
+  series_key_.field(event.subject);
+  for (const JsonPath* path : type.group_paths) {
+    series_key_.field(group_value(event, *path, &group_scratch_));
+  }
+  return WindowMap::hash_of(series_key_.view(), window_start);
+}
+
 bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t index,
-                          int64_t window_start) {
+                          int64_t window_start, uint32_t* position) {
   double value = 0;
   bool valid = meter.counts_distinct()
                    ? meter.distinct_value(event, &distinct_scratch_, &reason_scratch_)
@@ -106,16 +125,25 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
            simdjson::minify(event.element));
     return false;
   }
+  bool cached = position && !meter.counts_distinct();  // distinct values need the identity
+  if (cached && *position != EventSeriesCache::kUnknown) {
+    // The common case: an earlier event of the series found or made this entry in the interval
+    // (so the cardinality bound admitted it already).
+    batch_.deltas.accumulator_at(*position).add(value, event.time_ms);
+    return true;
+  }
   meter.identity(event, &identity_, &group_scratch_);
   std::string_view identity = identity_.view();
   bool keyed = payload_->acknowledged;
   WindowMap::Hash hash;
   if (!keyed && !meter.counts_distinct()) {
-    // The common case: the series already has an entry this interval, so the cardinality bound
-    // admitted it already.
+    // The series may have an entry already, made for an event with another series key (the
+    // key spans every groupBy path of the type, this meter's identity only its own): then the
+    // cardinality bound admitted it already.
     hash = WindowMap::hash_of(identity, window_start);
-    if (Accumulator* known = batch_.deltas.find(hash)) {
-      known->add(value, event.time_ms);
+    if (size_t known = batch_.deltas.position_of(hash); known != WindowMap::kAbsent) {
+      if (cached) *position = static_cast<uint32_t>(known);
+      batch_.deltas.accumulator_at(known).add(value, event.time_ms);
       return true;
     }
   }
@@ -137,7 +165,9 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   } else if (meter.counts_distinct()) {
     batch_.deltas.add_distinct(identity, window_start, distinct, event.time_ms);
   } else {
-    batch_.deltas.add(hash, identity, window_start, value, event.time_ms);
+    size_t placed = batch_.deltas.place(hash, identity, window_start);
+    if (cached) *position = static_cast<uint32_t>(placed);
+    batch_.deltas.accumulator_at(placed).add(value, event.time_ms);
   }
   return true;
 }

@@ -20,6 +20,7 @@
 
 #include "agent/cloudevent_decoder.h"
 #include "agent/config.h"
+#include "agent/event_series_cache.h"
 #include "agent/meter_set.h"
 #include "agent/series_limiter.h"
 #include "buffer/store.h"
@@ -88,10 +89,13 @@ class Ingest : public PayloadSink, private EventSink {
                   std::string_view raw) override;
   void reject(size_t index, std::string_view field, std::string reason, std::string_view raw);
   void decode(std::string_view bytes, bool padded);
+  // The event's series key for the meters of its type (event_series_cache.h).
+  WindowMap::Hash series_key(const CloudEvent& event, const TypeMeters& type, int64_t window_start);
   // Accumulates event number `index` for one meter; false (and a dead letter) when the meter
-  // refuses it.
+  // refuses it. `position`: the meter's entry in the delta table as the series-key cache knows
+  // it (read, and filled in when found), or null where the cache does not apply.
   bool add_to_meter(const Meter& meter, const CloudEvent& event, size_t index,
-                    int64_t window_start);
+                    int64_t window_start, uint32_t* position);
 
   const Config::Windows windows_;
   const MeterSet& meters_;
@@ -105,7 +109,9 @@ class Ingest : public PayloadSink, private EventSink {
   AcceptResult* result_ = nullptr;
   size_t event_index_ = 0;
   std::string last_type_;
-  const std::vector<const Meter*>* last_meters_ = nullptr;
+  const TypeMeters* last_meters_ = nullptr;
+  EventSeriesCache series_cache_;
+  SeriesIdentityWriter series_key_;
   SeriesIdentityWriter identity_;
   std::string group_scratch_;
   std::string reason_scratch_;

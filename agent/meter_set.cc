@@ -147,32 +147,45 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
   }
 }
 
+std::string_view group_value(const CloudEvent& event, const JsonPath& path, std::string* scratch) {
+  simdjson::dom::element found;
+  std::string_view text;  // stays empty for a missing path
+  if (event.has_data && path.find(event.data, &found) &&
+      found.get_string().get(text) != simdjson::SUCCESS) {
+    group_text(found, scratch);  // other scalars as their JSON
+    text = *scratch;
+  }
+  return text;
+}
+
 void Meter::identity(const CloudEvent& event, SeriesIdentityWriter* out,
                      std::string* scratch) const {
   out->start(identity_prefix_);
   out->field(event.subject);
   for (const auto& [name, path] : config_.group_by) {
-    simdjson::dom::element found;
-    std::string_view text;  // stays empty for a missing path
-    if (event.has_data && path.find(event.data, &found) &&
-        found.get_string().get(text) != simdjson::SUCCESS) {
-      group_text(found, scratch);  // other scalars as their JSON
-      text = *scratch;
-    }
     out->field(name);
-    out->field(text);
+    out->field(group_value(event, path, scratch));
   }
 }
 
 MeterSet::MeterSet(const std::vector<MeterConfig>& meters) {
   meters_.reserve(meters.size());  // by_type_ points into meters_
   for (const MeterConfig& config : meters) meters_.emplace_back(config);
-  for (size_t i = 0; i < meters.size(); ++i) {
-    by_type_[meters[i].event_type].push_back(&meters_[i]);
+  for (const Meter& meter : meters_) {
+    const std::string& type = meter.event_type();
+    auto [it, fresh] = by_type_.try_emplace(type);
+    TypeMeters& of_type = it->second;
+    if (fresh) append_field(&of_type.key_prefix, type);
+    of_type.meters.push_back(&meter);
+    for (const auto& [name, path] : meter.group_by()) {
+      bool known = false;
+      for (const JsonPath* seen : of_type.group_paths) known |= seen->text() == path.text();
+      if (!known) of_type.group_paths.push_back(&path);
+    }
   }
 }
 
-const std::vector<const Meter*>& MeterSet::for_type(std::string_view type) const {
+const TypeMeters& MeterSet::for_type(std::string_view type) const {
   auto it = by_type_.find(type);
   return it == by_type_.end() ? none_ : it->second;
 }

@@ -23,6 +23,7 @@ class Meter {
   explicit Meter(const MeterConfig& config);
 
   const std::string& slug() const { return config_.slug; }
+  const std::string& event_type() const { return config_.event_type; }
   bool counts_distinct() const { return config_.aggregation == Aggregation::kUniqueCount; }
   // The configured limit of series per window (0: the global default applies).
   int64_t cardinality_limit() const { return config_.cardinality_limit; }
@@ -41,6 +42,8 @@ class Meter {
   // `scratch` holds a group value that is not a string (kept by the caller so no call allocates).
   void identity(const CloudEvent& event, SeriesIdentityWriter* out, std::string* scratch) const;
 
+  const std::vector<std::pair<std::string, JsonPath>>& group_by() const { return config_.group_by; }
+
  private:
   // The element at valueProperty, or false with the "missing"/"null" reason.
   bool find_value(const CloudEvent& event, simdjson::dom::element* found,
@@ -50,12 +53,27 @@ class Meter {
   std::string identity_prefix_;  // the encoded slug, computed once
 };
 
+// The text a groupBy value takes in a series identity: a string's own text, other scalars as
+// their JSON, empty when the path is missing (as in OpenMeter) or null. `scratch` holds a text
+// that is not a string's.
+std::string_view group_value(const CloudEvent& event, const JsonPath& path, std::string* scratch);
+
+// The meters of one event type, and what names an event's series for all of them at once: its
+// subject and its values at every groupBy path of these meters (the union: each meter's
+// identity takes a subset of them). Two events of the type that agree on those have the same
+// series identity for every meter of the type.
+struct TypeMeters {
+  std::vector<const Meter*> meters;
+  std::vector<const JsonPath*> group_paths;  // distinct by text
+  std::string key_prefix;  // the type, encoded: keeps series of two types apart
+};
+
 class MeterSet {
  public:
   explicit MeterSet(const std::vector<MeterConfig>& meters);
 
-  // The meters whose eventType is `type`; empty when none match.
-  const std::vector<const Meter*>& for_type(std::string_view type) const;
+  // The meters whose eventType is `type`; none when no meter matches.
+  const TypeMeters& for_type(std::string_view type) const;
 
  private:
   struct Hash {
@@ -63,8 +81,8 @@ class MeterSet {
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
   };
   std::vector<Meter> meters_;
-  std::unordered_map<std::string, std::vector<const Meter*>, Hash, std::equal_to<>> by_type_;
-  std::vector<const Meter*> none_;
+  std::unordered_map<std::string, TypeMeters, Hash, std::equal_to<>> by_type_;
+  TypeMeters none_;
 };
 
 }  // namespace meterd

@@ -4,6 +4,7 @@ set(METERD_AGENT_SOURCES
   agent/commit_loop.cc
   agent/config.cc
   agent/datagram_receiver.cc
+  agent/event_series_cache.cc
   agent/http_listener.cc
   agent/http_session.cc
   agent/ingest.cc

@@ -55,7 +55,7 @@ class SeriesIdentityWriter {
     write(prefix.data(), prefix.size());
   }
   // Appends one length-prefixed field, as append_field does.
-  void field(std::string_view text) {
+  [[gnu::always_inline]] void field(std::string_view text) {
     std::array<char, 4> prefix = field_length_prefix(text);
     write(prefix.data(), prefix.size());
     write(text.data(), text.size());
@@ -63,7 +63,7 @@ class SeriesIdentityWriter {
   std::string_view view() const { return std::string_view(buffer_.data(), size_); }
 
  private:
-  void write(const char* from, size_t count) {
+  [[gnu::always_inline]] void write(const char* from, size_t count) {
     if (size_ + count > buffer_.size()) buffer_.resize(std::max<size_t>(256, 2 * (size_ + count)));
     char* to = buffer_.data() + size_;
     size_ += count;

@@ -38,12 +38,12 @@ uint64_t& WindowMap::slot_for(Hash hash) {
   }
 }
 
-Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_start) {
+size_t WindowMap::place(Hash hash, std::string_view identity, int64_t window_start) {
   if ((entries_.size() + 1) * 2 > index_.size()) {
     grow_index(std::max(kInitialSlots, index_.size() * 2));
   }
   uint64_t& slot = slot_for(hash);
-  if (slot != 0) return entries_[(slot & 0xffffffff) - 1].accumulator;
+  if (slot != 0) return (slot & 0xffffffff) - 1;
   // Everything that can throw (allocation) before anything changes that must stay in step:
   // entries_[n] and keys_[n] describe one entry.
   auto offset = static_cast<uint32_t>(arena_.size());
@@ -53,13 +53,13 @@ Accumulator& WindowMap::at(Hash hash, std::string_view identity, int64_t window_
   entries_.push_back(Entry{hash, Accumulator{}});
   keys_.push_back(Key{window_start, offset, static_cast<uint32_t>(identity.size())});
   slot = (hash.low >> 32) << 32 | entries_.size();
-  return entries_.back().accumulator;
+  return entries_.size() - 1;
 }
 
-Accumulator* WindowMap::find(Hash hash) {
-  if (entries_.empty()) return nullptr;
+size_t WindowMap::position_of(Hash hash) {
+  if (entries_.empty()) return kAbsent;
   uint64_t slot = slot_for(hash);
-  return slot == 0 ? nullptr : &entries_[(slot & 0xffffffff) - 1].accumulator;
+  return slot == 0 ? kAbsent : (slot & 0xffffffff) - 1;
 }
 
 void WindowMap::reserve(size_t entries, size_t identity_bytes) {

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,17 +56,32 @@ class WindowMap {
     uint32_t size = 0;
   };
 
+  static constexpr size_t kAbsent = SIZE_MAX;
+
   // The accumulator of (identity, window_start), created empty on first use.
   Accumulator& at(std::string_view identity, int64_t window_start) {
     return at(hash_of(identity, window_start), identity, window_start);
   }
   // The same with `hash` = hash_of(identity, window_start).
-  Accumulator& at(Hash hash, std::string_view identity, int64_t window_start);
+  Accumulator& at(Hash hash, std::string_view identity, int64_t window_start) {
+    return entries_[place(hash, identity, window_start)].accumulator;
+  }
   // The accumulator of (identity, window_start) if there is one, else null.
   Accumulator* find(std::string_view identity, int64_t window_start) {
     return find(hash_of(identity, window_start));
   }
-  Accumulator* find(Hash hash);
+  Accumulator* find(Hash hash) {
+    size_t position = position_of(hash);
+    return position == kAbsent ? nullptr : &entries_[position].accumulator;
+  }
+
+  // Entries by position, for a caller that remembers where an entry is (positions are stable
+  // until clear(); pointers are not, since the entries move as the table grows).
+  // The position of (hash, identity, window_start)'s entry, created empty on first use.
+  size_t place(Hash hash, std::string_view identity, int64_t window_start);
+  // The position of the entry with `hash`, or kAbsent.
+  size_t position_of(Hash hash);
+  Accumulator& accumulator_at(size_t position) { return entries_[position].accumulator; }
   // Makes room for `entries` without growing on the way (a new interval's table starts with
   // the previous one's size, so the hot path does not rehash its way up again every interval).
   void reserve(size_t entries, size_t identity_bytes);

@@ -46,6 +46,14 @@ class WindowTable {
     return entries_.find(series_identity, window_start);
   }
   Accumulator* find(WindowMap::Hash hash) { return entries_.find(hash); }
+  // Entries by position (window_map.h): where (hash, identity, window_start)'s entry is,
+  // created empty on first use; where the entry with `hash` is, or WindowMap::kAbsent; and the
+  // accumulator at a position.
+  size_t place(WindowMap::Hash hash, std::string_view series_identity, int64_t window_start) {
+    return entries_.place(hash, series_identity, window_start);
+  }
+  size_t position_of(WindowMap::Hash hash) { return entries_.position_of(hash); }
+  Accumulator& accumulator_at(size_t position) { return entries_.accumulator_at(position); }
   // Sizes an empty table for an interval like `previous`.
   void reserve_like(const WindowTable& previous) {
     entries_.reserve(previous.entries_.size(), previous.entries_.identity_bytes());

@@ -109,7 +109,7 @@ TEST_CASE("meter set matches every meter of an event type") {
   other.slug = "o";
   other.event_type = "other";
   MeterSet set({a, b, other});
-  CHECK(set.for_type("prompt").size() == 2);
-  CHECK(set.for_type("other").size() == 1);
-  CHECK(set.for_type("nothing").empty());
+  CHECK(set.for_type("prompt").meters.size() == 2);
+  CHECK(set.for_type("other").meters.size() == 1);
+  CHECK(set.for_type("nothing").meters.empty());
 }
