@@ -11,11 +11,14 @@ constexpr size_t kMinSlots = 64;
 }  // namespace
 
 uint32_t* EventSeriesCache::positions(WindowMap::Hash key, size_t meters) {
-  if ((size_ + 1) * 2 > slots_.size()) grow(std::max(kMinSlots, slots_.size() * 2));
+  if ((size_ + 1) * 2 > slots_.size() && size_ < kMaxKeys) {
+    grow(std::max(kMinSlots, slots_.size() * 2));
+  }
   size_t mask = slots_.size() - 1;
   for (size_t i = key.low & mask;; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
     if (slot.used == 0) {
+      if (size_ >= kMaxKeys) return nullptr;  // full: the slots stay at most half used
       slot.key = key;
       slot.first = static_cast<uint32_t>(positions_.size());
       slot.used = 1;

@@ -22,7 +22,7 @@ Ingest::Ingest(const Config& config, const MeterSet& meters)
     : windows_(config.windows),
       meters_(meters),
       limiter_(config.windows.size_s, config.windows.grace_ms),
-      last_meters_(&meters.for_type(last_type_)) {
+      last_type_meters_(&meters.for_type(last_type_)) {
   batch_.generation = 1;
 }
 
@@ -71,9 +71,9 @@ void Ingest::on_event(const CloudEvent& event) {
   // Events of one payload mostly share a type: remember the last lookup.
   if (!same_text(event.type, last_type_)) {
     last_type_.assign(event.type);
-    last_meters_ = &meters_.for_type(event.type);
+    last_type_meters_ = &meters_.for_type(event.type);
   }
-  const TypeMeters& type = *last_meters_;
+  const TypeMeters& type = *last_type_meters_;
   const std::vector<const Meter*>& meters = type.meters;
   if (meters.empty()) {
     ++counters_.events_unmatched;
@@ -89,7 +89,7 @@ void Ingest::on_event(const CloudEvent& event) {
   bool keyed = payload_->acknowledged;
   if (keyed) batch_.keyed.begin_event(event.source, event.id, event.has_time ? event.time_ms : 0);
   // Fire-and-forget events go to the delta table, where the series-key cache finds a known
-  // series' entries; acknowledged ones are kept per event.
+  // series' entries (null positions: the full lookup); acknowledged ones are kept per event.
   uint32_t* positions =
       keyed ? nullptr : series_cache_.positions(series_key(event, type, window_start), meters.size());
   bool counted = false;

@@ -109,7 +109,7 @@ class Ingest : public PayloadSink, private EventSink {
   AcceptResult* result_ = nullptr;
   size_t event_index_ = 0;
   std::string last_type_;
-  const TypeMeters* last_meters_ = nullptr;
+  const TypeMeters* last_type_meters_ = nullptr;
   EventSeriesCache series_cache_;
   SeriesIdentityWriter series_key_;
   SeriesIdentityWriter identity_;

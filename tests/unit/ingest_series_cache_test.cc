@@ -143,3 +143,23 @@ TEST_CASE("events of a series seen before in the interval land where the full lo
   CHECK(ingest.counters().events_over_cardinality > 0);
   CHECK(actual.size() > 50);  // the random events spread over many series
 }
+
+TEST_CASE("the series-key cache holds a bounded number of keys, then sends new ones the long way") {
+  EventSeriesCache cache;
+  auto key = [](uint64_t n) { return WindowMap::Hash{n * 0x9E3779B97F4A7C15ull, n}; };
+  for (uint64_t n = 0; n < EventSeriesCache::kMaxKeys; ++n) {
+    uint32_t* positions = cache.positions(key(n), 2);
+    REQUIRE(positions != nullptr);
+    positions[1] = static_cast<uint32_t>(n);
+  }
+  CHECK(cache.positions(key(EventSeriesCache::kMaxKeys), 2) == nullptr);  // full
+  uint32_t* known = cache.positions(key(12345), 2);  // a key it holds is still found
+  REQUIRE(known != nullptr);
+  CHECK(known[0] == EventSeriesCache::kUnknown);
+  CHECK(known[1] == 12345);
+  cache.clear();
+  CHECK(cache.size() == 0);
+  uint32_t* fresh = cache.positions(key(EventSeriesCache::kMaxKeys), 2);
+  REQUIRE(fresh != nullptr);
+  CHECK(fresh[1] == EventSeriesCache::kUnknown);
+}
