@@ -10,7 +10,7 @@ constexpr size_t kMinSlots = 64;
 
 }  // namespace
 
-uint32_t* EventSeriesCache::positions(WindowMap::Hash key, size_t meters) {
+uint32_t* EventSeriesCache::positions(WindowMap::Hash key, size_t meter_count) {
   if ((size_ + 1) * 2 > slots_.size() && size_ < kMaxKeys) {
     grow(std::max(kMinSlots, slots_.size() * 2));
   }
@@ -19,12 +19,13 @@ uint32_t* EventSeriesCache::positions(WindowMap::Hash key, size_t meters) {
     Slot& slot = slots_[i];
     if (slot.used == 0) {
       if (size_ >= kMaxKeys) return nullptr;  // full: the slots stay at most half used
+      auto first = static_cast<uint32_t>(positions_.size());
+      positions_.resize(positions_.size() + meter_count, kUnknown);  // may throw: before the slot
       slot.key = key;
-      slot.first = static_cast<uint32_t>(positions_.size());
+      slot.first = first;
       slot.used = 1;
       ++size_;
-      positions_.resize(positions_.size() + meters, kUnknown);
-      return positions_.data() + slot.first;
+      return positions_.data() + first;
     }
     if (slot.key.low == key.low && slot.key.high == key.high) return positions_.data() + slot.first;
   }

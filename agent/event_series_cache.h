@@ -14,10 +14,10 @@
 //
 // Positions, not pointers: the table's entries move as it grows. The cache is emptied whenever
 // the delta table is handed to the store, and sized like the last interval then, so an idle
-// agent gives its memory back. It holds at most kMaxKeys keys (3 MiB of slots): beyond that an
-// interval's further series take the full lookup, so a burst of a million series costs the
-// agent no more memory than a sidecar's usual few thousand. Not thread-safe: the ingest
-// thread's.
+// agent gives its memory back. It holds at most kMaxKeys keys: 3 MiB of slots (48–96 bytes a
+// key, slots being a power of two at most half full) plus 4 bytes a key for each meter of its
+// type. Beyond that an interval's further series take the full lookup, so a burst of a million
+// series costs a few MiB here, not a hundred. Not thread-safe: the ingest thread's.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +32,10 @@ class EventSeriesCache {
   static constexpr uint32_t kUnknown = UINT32_MAX;  // no entry found for this meter yet
   static constexpr size_t kMaxKeys = size_t{1} << 16;
 
-  // The delta-table positions of the `meters` meters of the series `key`, one per meter in
+  // The delta-table positions of the `meter_count` meters of the series `key`, one per meter in
   // TypeMeters order; all kUnknown for a key new in the interval. The caller fills in what it
   // finds. Valid until the next call or clear(). Null when the key is new and the cache full.
-  uint32_t* positions(WindowMap::Hash key, size_t meters);
+  uint32_t* positions(WindowMap::Hash key, size_t meter_count);
 
   // Forgets every key (the delta table they point into was handed over).
   void clear();

@@ -90,8 +90,10 @@ void Ingest::on_event(const CloudEvent& event) {
   if (keyed) batch_.keyed.begin_event(event.source, event.id, event.has_time ? event.time_ms : 0);
   // Fire-and-forget events go to the delta table, where the series-key cache finds a known
   // series' entries (null positions: the full lookup); acknowledged ones are kept per event.
-  uint32_t* positions =
-      keyed ? nullptr : series_cache_.positions(series_key(event, type, window_start), meters.size());
+  uint32_t* positions = nullptr;
+  if (!keyed && type.has_series_key) {
+    positions = series_cache_.positions(series_key(event, type, window_start), meters.size());
+  }
   bool counted = false;
   for (size_t i = 0; i < meters.size(); ++i) {
     counted |= add_to_meter(*meters[i], event, index, window_start,
@@ -106,12 +108,12 @@ void Ingest::on_event(const CloudEvent& event) {
 
 WindowMap::Hash Ingest::series_key(const CloudEvent& event, const TypeMeters& type,
                                    int64_t window_start) {
-  series_key_.start(type.key_prefix);
-  series_key_.field(event.subject);
+  series_key_writer_.start(type.key_prefix);
+  series_key_writer_.field(event.subject);
   for (const JsonPath* path : type.group_paths) {
-    series_key_.field(group_value(event, *path, &group_scratch_));
+    series_key_writer_.field(group_value(event, *path, &group_scratch_));
   }
-  return WindowMap::hash_of(series_key_.view(), window_start);
+  return WindowMap::hash_of(series_key_writer_.view(), window_start);
 }
 
 bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t index,
@@ -125,8 +127,8 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
            simdjson::minify(event.element));
     return false;
   }
-  bool cached = position && !meter.counts_distinct();  // distinct values need the identity
-  if (cached && *position != EventSeriesCache::kUnknown) {
+  bool use_cache = position && !meter.counts_distinct();  // distinct values need the identity
+  if (use_cache && *position != EventSeriesCache::kUnknown) {
     // The common case: an earlier event of the series found or made this entry in the interval
     // (so the cardinality bound admitted it already).
     batch_.deltas.accumulator_at(*position).add(value, event.time_ms);
@@ -142,7 +144,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
     // cardinality bound admitted it already.
     hash = WindowMap::hash_of(identity, window_start);
     if (size_t known = batch_.deltas.position_of(hash); known != WindowMap::kAbsent) {
-      if (cached) *position = static_cast<uint32_t>(known);
+      if (use_cache) *position = static_cast<uint32_t>(known);
       batch_.deltas.accumulator_at(known).add(value, event.time_ms);
       return true;
     }
@@ -166,7 +168,7 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
     batch_.deltas.add_distinct(identity, window_start, distinct, event.time_ms);
   } else {
     size_t placed = batch_.deltas.place(hash, identity, window_start);
-    if (cached) *position = static_cast<uint32_t>(placed);
+    if (use_cache) *position = static_cast<uint32_t>(placed);
     batch_.deltas.accumulator_at(placed).add(value, event.time_ms);
   }
   return true;

@@ -76,6 +76,8 @@ class Ingest : public PayloadSink, private EventSink {
   CommitBatch take_batch();
 
   const IngestCounters& counters() const { return counters_; }
+  // Series keys the series-key cache holds this interval (event_series_cache.h).
+  size_t cached_series_keys() const { return series_cache_.size(); }
 
   // Before the listeners start: counts a series the buffer already holds an open window of, so
   // the cardinality bound survives a restart.
@@ -111,7 +113,7 @@ class Ingest : public PayloadSink, private EventSink {
   std::string last_type_;
   const TypeMeters* last_type_meters_ = nullptr;
   EventSeriesCache series_cache_;
-  SeriesIdentityWriter series_key_;
+  SeriesIdentityWriter series_key_writer_;
   SeriesIdentityWriter identity_;
   std::string group_scratch_;
   std::string reason_scratch_;

@@ -177,6 +177,8 @@ MeterSet::MeterSet(const std::vector<MeterConfig>& meters) {
     TypeMeters& of_type = it->second;
     if (fresh) append_field(&of_type.key_prefix, type);
     of_type.meters.push_back(&meter);
+    if (meter.counts_distinct()) continue;
+    of_type.has_series_key = true;
     for (const auto& [name, path] : meter.group_by()) {
       bool known = false;
       for (const JsonPath* seen : of_type.group_paths) known |= seen->text() == path.text();

@@ -58,19 +58,23 @@ class Meter {
 // that is not a string's.
 std::string_view group_value(const CloudEvent& event, const JsonPath& path, std::string* scratch);
 
-// The meters of one event type, and what names an event's series for all of them at once: its
-// subject and its values at every groupBy path of these meters (the union: each meter's
-// identity takes a subset of them). Two events of the type that agree on those have the same
-// series identity for every meter of the type.
+// The meters of one event type, and what names an event's series for all of them at once
+// (event_series_cache.h): its subject and its values at every groupBy path of these meters
+// (the union: each meter's identity takes a subset of them). Two events of the type that agree
+// on those have the same series identity for every such meter. UNIQUE_COUNT meters are left
+// out: they look their entries up by identity, since they add the distinct value there too.
 struct TypeMeters {
   std::vector<const Meter*> meters;
   std::vector<const JsonPath*> group_paths;  // distinct by text
   std::string key_prefix;  // the type, encoded: keeps series of two types apart
+  bool has_series_key = false;  // some meter of the type uses it (one is not UNIQUE_COUNT)
 };
 
 class MeterSet {
  public:
   explicit MeterSet(const std::vector<MeterConfig>& meters);
+  MeterSet(const MeterSet&) = delete;  // by_type_ points into meters_
+  MeterSet& operator=(const MeterSet&) = delete;
 
   // The meters whose eventType is `type`; none when no meter matches.
   const TypeMeters& for_type(std::string_view type) const;

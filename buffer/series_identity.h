@@ -54,7 +54,9 @@ class SeriesIdentityWriter {
     size_ = 0;
     write(prefix.data(), prefix.size());
   }
-  // Appends one length-prefixed field, as append_field does.
+  // Appends one length-prefixed field, as append_field does. Always inlined (as is write()):
+  // with LTO, GCC otherwise made both calls of their own on the series-key path, 30 more
+  // instructions an event.
   [[gnu::always_inline]] void field(std::string_view text) {
     std::array<char, 4> prefix = field_length_prefix(text);
     write(prefix.data(), prefix.size());

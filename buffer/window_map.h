@@ -26,8 +26,8 @@
 // handed over), so linear probing needs no tombstones. Not thread-safe: one owner at a time.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>

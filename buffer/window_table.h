@@ -45,7 +45,6 @@ class WindowTable {
   Accumulator* find(std::string_view series_identity, int64_t window_start) {
     return entries_.find(series_identity, window_start);
   }
-  Accumulator* find(WindowMap::Hash hash) { return entries_.find(hash); }
   // Entries by position (window_map.h): where (hash, identity, window_start)'s entry is,
   // created empty on first use; where the entry with `hash` is, or WindowMap::kAbsent; and the
   // accumulator at a position.

@@ -100,7 +100,8 @@ def single_event_rows(args, broker, work, size, table):
         bases, runs = [], []
         for i in range(size["repeat"]):  # alternately, so both see the same conditions
             bases.append(single_baseline(args, transport, work, size))
-            runs.append(single_meterd(args, broker, work, size, transport, f"single-{transport}-{i}"))
+            runs.append(single_meterd(args, broker, work, size, transport,
+                                      f"single-{transport}-{i}"))
         base, base_note = median_run(bases, lambda b: b["us"], lambda v: f"{v:.2f} µs")
         table.add(f"baseline recvmmsg discard, {transport}, 1 event/datagram",
                   f"{base['us']:.2f} µs CPU/datagram",
@@ -114,7 +115,8 @@ def single_event_rows(args, broker, work, size, table):
                   f"{run['drops']:,} kernel drops; {run['cores']:.2f} cores; "
                   f"{run['us'] / base['us']:.1f}× baseline CPU; per event: {run['split']}; "
                   f"lost over all runs: {sum(r['lost'] for r in runs):,}{note}",
-                  "0 lost, ≤ 0.5 core", run["lost"] == 0 and run["cores"] <= 0.5)
+                  "0 lost, ≤ 0.5 core",
+                  all(r["lost"] == 0 for r in runs) and run["cores"] <= 0.5)
     commit_row(args, work, size, table)
 
 
@@ -182,7 +184,8 @@ def capacity_run(args, broker, work, size, transport, i):
     cpu, threads = cpu_seconds(agent.pid) - cpu0, thread_cpu_seconds(agent.pid)
     committed = agent.stop()["accepted"]
     return dict(agent=agent, sent=sent, committed=committed, cpu=cpu,
-                per_cpu_s=committed / max(cpu, 1e-9), split=thread_split(threads0, threads, committed))
+                per_cpu_s=committed / max(cpu, 1e-9),
+                split=thread_split(threads0, threads, committed))
 
 
 def kafka_row(args, broker, agent, sent, table):

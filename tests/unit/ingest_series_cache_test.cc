@@ -61,7 +61,8 @@ std::vector<std::string> random_events(int count) {
   std::mt19937 random(42);
   auto pick = [&](int n) { return static_cast<int>(random() % n); };
   const char* types[] = {"prompt", "prompt", "job", "batch"};
-  const char* users[] = {"", R"("user":7,)", R"("user":"7",)", R"("user":null,)", R"("user":"ann",)"};
+  const char* users[] = {"", R"("user":7,)", R"("user":"7",)", R"("user":null,)",
+                         R"("user":"ann",)"};
   const char* regions[] = {"", R"("region":"eu",)", R"("region":"us",)"};
   std::vector<std::string> events;
   for (int i = 0; i < count; ++i) {
@@ -114,6 +115,7 @@ TEST_CASE("events of a series seen before in the interval land where the full lo
   // One pipeline: payloads of one to five events, the batch taken every few dozen events.
   Ingest ingest(c, meters);
   Totals actual;
+  size_t most_cached = 0;
   std::mt19937 random(7);
   for (size_t i = 0; i < events.size();) {
     size_t n = std::min<size_t>(1 + random() % 5, events.size() - i);
@@ -121,27 +123,87 @@ TEST_CASE("events of a series seen before in the interval land where the full lo
     for (size_t k = 0; k < n; ++k) payload += (k ? "," : "") + events[i + k];
     payload += "]";
     ingest.accept(Payload{payload, false, "udp", kNow, false}, nullptr);
+    most_cached = std::max(most_cached, ingest.cached_series_keys());
     i += n;
     if (random() % 40 == 0) add_batch(ingest.take_batch(), &actual);
   }
+  CHECK(most_cached > 10);  // the events went through the cache
   add_batch(ingest.take_batch(), &actual);
 
   // Every series the bound admitted matches the reference exactly; the refused ones are the
-  // tokens meter's beyond its 6 series per window.
+  // tokens meter's beyond its 6 series per window (and only those).
+  std::string tokens_prefix;
+  append_field(&tokens_prefix, "tokens");
+  std::map<int64_t, int64_t> tokens_series_expected, tokens_series_held;  // by window
   int64_t refused_series = 0;
   for (const auto& [key, totals] : expected) {
+    const auto& [identity, window] = key;
+    bool tokens = identity.compare(0, tokens_prefix.size(), tokens_prefix) == 0;
+    if (tokens) ++tokens_series_expected[window];
     auto found = actual.find(key);
     if (found == actual.end()) {
+      INFO("missing series " << identity << " in window " << window);
+      CHECK(tokens);
       ++refused_series;
       continue;
     }
-    INFO("series " << std::get<0>(key).size() << " bytes, window " << std::get<1>(key));
+    if (tokens) ++tokens_series_held[window];
+    INFO("series " << identity << ", window " << window);
     CHECK(found->second == totals);
+  }
+  for (const auto& [window, count] : tokens_series_expected) {
+    CHECK(tokens_series_held[window] == std::min<int64_t>(count, 6));
   }
   CHECK(actual.size() + refused_series == expected.size());
   CHECK(refused_series > 0);
   CHECK(ingest.counters().events_over_cardinality > 0);
   CHECK(actual.size() > 50);  // the random events spread over many series
+}
+
+TEST_CASE("series beyond the series-key cache's bound are still counted exactly") {
+  Config c;
+  c.meters = {meter("tokens", "prompt", Aggregation::kSum, "$.tokens", {}),
+              meter("prompts", "prompt", Aggregation::kCount, nullptr, {})};
+  c.windows.max_series_per_meter = 1'000'000;
+  MeterSet meters(c.meters);
+  Ingest ingest(c, meters);
+  const int subjects = static_cast<int>(EventSeriesCache::kMaxKeys) + 5000;
+  for (int round = 0; round < 2; ++round) {  // every series twice in one interval
+    for (int first = 0; first < subjects; first += 20) {
+      std::string payload = "[";
+      for (int s = first; s < std::min(first + 20, subjects); ++s) {
+        payload += (s == first ? "" : ",") +
+                   std::string(R"({"specversion":"1.0","id":"x","source":"s","type":"prompt",)") +
+                   R"("subject":"c)" + std::to_string(s) +
+                   R"(","time":"2023-01-01T00:01:10Z","data":{"tokens":)" + std::to_string(s % 7) +
+                   "}}";
+      }
+      ingest.accept(Payload{payload + "]", false, "udp", kNow, false}, nullptr);
+    }
+  }
+  CHECK(ingest.cached_series_keys() == EventSeriesCache::kMaxKeys);  // full
+  Totals totals;
+  add_batch(ingest.take_batch(), &totals);
+  REQUIRE(totals.size() == 2 * static_cast<size_t>(subjects));
+  for (const auto& [key, value] : totals) {
+    const auto& [count, sum, min, max, values] = value;
+    CHECK(count == 2);
+    CHECK(min == max);
+    CHECK(sum == 2 * min);
+  }
+}
+
+TEST_CASE("the series-key cache tells keys apart by the whole hash") {
+  EventSeriesCache cache;
+  cache.positions(WindowMap::Hash{5, 1}, 1)[0] = 11;
+  uint32_t* same_low = cache.positions(WindowMap::Hash{5, 2}, 1);
+  CHECK(same_low[0] == EventSeriesCache::kUnknown);
+  same_low[0] = 22;
+  uint32_t* same_slot = cache.positions(WindowMap::Hash{5 + 64, 1}, 1);  // 64 slots at first
+  CHECK(same_slot[0] == EventSeriesCache::kUnknown);
+  CHECK(cache.positions(WindowMap::Hash{5, 1}, 1)[0] == 11);
+  CHECK(cache.positions(WindowMap::Hash{5, 2}, 1)[0] == 22);
+  CHECK(cache.size() == 3);
 }
 
 TEST_CASE("the series-key cache holds a bounded number of keys, then sends new ones the long way") {

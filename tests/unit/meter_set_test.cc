@@ -113,3 +113,26 @@ TEST_CASE("meter set matches every meter of an event type") {
   CHECK(set.for_type("other").meters.size() == 1);
   CHECK(set.for_type("nothing").meters.empty());
 }
+
+TEST_CASE("a type's series key spans its meters' groupBy paths once each, UNIQUE_COUNT aside") {
+  MeterConfig a = meter(Aggregation::kSum, "$.t", {{"model", "$.model"}, {"region", "$.region"}});
+  MeterConfig b = meter(Aggregation::kMax, "$.t", {{"m", "$.model"}, {"user", "$.user"}});
+  b.slug = "b";
+  MeterConfig distinct = meter(Aggregation::kUniqueCount, "$.user", {{"team", "$.team"}});
+  distinct.slug = "d";
+  distinct.event_type = "other";
+  MeterSet set({a, b, distinct});
+
+  const TypeMeters& prompt = set.for_type("prompt");
+  std::vector<std::string> paths;
+  for (const JsonPath* path : prompt.group_paths) paths.push_back(path->text());
+  CHECK(paths == std::vector<std::string>{"$.model", "$.region", "$.user"});  // $.model once
+  CHECK(prompt.has_series_key);
+  std::string prefix;
+  append_field(&prefix, "prompt");
+  CHECK(prompt.key_prefix == prefix);
+
+  const TypeMeters& other = set.for_type("other");  // UNIQUE_COUNT only: no series key
+  CHECK_FALSE(other.has_series_key);
+  CHECK(other.group_paths.empty());
+}
