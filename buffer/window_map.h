@@ -9,8 +9,9 @@
 // misses never touches an entry; the entries sit densely in insertion order. An entry matches
 // when its 128-bit hash does (seeded with the window start, so the window is part of it): the
 // identity bytes (in an append-only arena, for the store) are not compared, which spared a
-// cache miss and a memcmp per lookup (17% of the ingest thread). Two identities with one 128-bit hash would share an entry; at 10^9 series the
-// chance is about 10^-21, the bet the idempotency keys and the store's series cache make too.
+// cache miss and a memcmp per lookup (17% of the ingest thread). Two identities with one
+// 128-bit hash would share an entry; at 10^9 series the chance is about 10^-21, the bet the
+// idempotency keys and the store's series cache make too.
 //
 // A lookup that hits reads one cache line of entries: the hash and the accumulator (64 bytes,
 // aligned to a line); the window start and where the identity is are kept aside, since only
@@ -39,7 +40,7 @@ namespace meterd {
 class WindowMap {
  public:
   // What an entry is found by: XXH3-128 of the identity, seeded with the window start. The
-  // ingest path computes it once for a find() and, on a miss, the at() that follows.
+  // ingest path computes it once for a position_of() and, on a miss, the place() that follows.
   struct Hash {
     uint64_t low = 0, high = 0;
   };

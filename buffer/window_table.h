@@ -28,13 +28,7 @@ class WindowTable {
   // Adds `value` at `time_ms` to the window starting at `window_start` (unix seconds) of the
   // series `series_identity` (series_identity.h encoding).
   void add(std::string_view series_identity, int64_t window_start, double value, int64_t time_ms) {
-    add(WindowMap::hash_of(series_identity, window_start), series_identity, window_start, value,
-        time_ms);
-  }
-  // The same with `hash` = WindowMap::hash_of(series_identity, window_start).
-  void add(WindowMap::Hash hash, std::string_view series_identity, int64_t window_start,
-           double value, int64_t time_ms) {
-    entries_.at(hash, series_identity, window_start).add(value, time_ms);
+    entries_.at(series_identity, window_start).add(value, time_ms);
   }
   // The same for a UNIQUE_COUNT meter: counts the event and remembers `distinct_value`.
   void add_distinct(std::string_view series_identity, int64_t window_start,
