@@ -40,7 +40,12 @@ Status check_or_move_aside(const std::string& path, std::string* moved_to, std::
 
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
+  // A second recovery within the same second must not replace the first one's file (rename
+  // would): the damaged buffer may still hold rows worth saving by hand.
   std::string aside = fmt::format("{}.corrupt-{}", path, now_s);
+  for (int n = 2; fs::exists(aside, ec); ++n) {
+    aside = fmt::format("{}.corrupt-{}-{}", path, now_s, n);
+  }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::string from = path + suffix;
     if (fs::exists(from, ec)) fs::rename(from, aside + suffix, ec);

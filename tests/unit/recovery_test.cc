@@ -61,8 +61,12 @@ TEST_CASE("a garbage or truncated buffer is moved aside and counted") {
   CHECK(recoveries_so_far(path) == 1);
 
   std::ofstream(path) << "this is not a database, but it is long enough to look like a header";
-  REQUIRE(check_or_move_aside(path, &moved, &reason));
+  std::string first = moved;
+  REQUIRE(check_or_move_aside(path, &moved, &reason));  // most likely within the same second
   CHECK_FALSE(moved.empty());
+  CHECK(moved != first);
+  CHECK(fs::exists(first));  // the first damaged buffer is kept, not replaced
+  CHECK(fs::exists(moved));
   CHECK(recoveries_so_far(path) == 2);
   fs::remove_all(dir);
 }
