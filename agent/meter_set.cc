@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "buffer/distinct_chunks.h"
 #include "buffer/series_identity.h"
 
 namespace meterd {
@@ -118,9 +119,19 @@ bool Meter::distinct_value(const CloudEvent& event, std::string* text, std::stri
   simdjson::dom::element found;
   if (!find_value(event, &found, reason)) return false;
   switch (found.type()) {
-    case simdjson::dom::element_type::STRING:
-      text->assign(std::string_view(found));
+    case simdjson::dom::element_type::STRING: {
+      std::string_view value(found);
+      // Every value of a window travels in its records (distinct_chunks.h): an identifier is
+      // short, and a very long value is a mistake that would make records too large.
+      if (value.size() > DistinctChunks::kMaxValueBytes) {
+        *reason = fmt::format(
+            "value is {} bytes long; UNIQUE_COUNT counts values of at most {} bytes", value.size(),
+            DistinctChunks::kMaxValueBytes);
+        return false;
+      }
+      text->assign(value);
       return true;
+    }
     case simdjson::dom::element_type::INT64:
       *text = std::to_string(int64_t(found));
       return true;

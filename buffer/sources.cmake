@@ -1,5 +1,6 @@
 set(METERD_BUFFER_SOURCES
   buffer/buffer_lock.cc
+  buffer/distinct_chunks.cc
   buffer/idempotency_key.cc
   buffer/keyed_events.cc
   buffer/outbox_reader.cc

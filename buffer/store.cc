@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "buffer/distinct_chunks.h"
 #include "buffer/idempotency_key.h"
 #include "buffer/schema.h"
 #include "buffer/series_identity.h"
@@ -124,11 +125,11 @@ Status Store::prepare_statements() {
            w.value_sum, w.value_min, w.value_max, w.latest_value, w.latest_time_ms
     FROM open_windows w JOIN series s USING (series_id)
     WHERE w.closes_at_ms <= ?1 ORDER BY w.closes_at_ms)sql");
-  // Sorted, so the array (and so the record) is a function of the set alone.
+  // Sorted, so the arrays (and so the records) are a function of the set alone; quoted by
+  // SQLite's JSON functions, which escape as RFC 8259 requires.
   prepare(select_distinct_, R"sql(
-    SELECT json_group_array(value) FROM (
-      SELECT value FROM open_distinct
-      WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3 ORDER BY value))sql");
+    SELECT json_quote(value) FROM open_distinct
+    WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3 ORDER BY value)sql");
   prepare(insert_outbox_, R"sql(
     INSERT INTO outbox (idempotency_key, series_id, window_start, window_size_s, revision,
                         event_count, value_sum, value_min, value_max, latest_value, latest_time_ms,
@@ -501,34 +502,29 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
   {
     StatementUse select(select_due_);
     select_due_.bind(1, until_ms);
+    std::vector<std::string> arrays;
     while (select_due_.step(&status)) {
       std::string_view identity = select_due_.column_text(1);
       int64_t window_start = select_due_.column_int(2);
       int64_t size_s = select_due_.column_int(3);
       int64_t revision = select_due_.column_int(4);
-      StatementUse insert(insert_outbox_);
-      insert_outbox_.bind_text(1, idempotency_key(agent_id_, identity, window_start, revision));
-      insert_outbox_.bind(2, select_due_.column_int(0));
-      insert_outbox_.bind(3, window_start);
-      insert_outbox_.bind(4, size_s);
-      insert_outbox_.bind(5, revision);
-      insert_outbox_.bind(6, select_due_.column_int(5));
-      for (int column = 6; column <= 9; ++column) {
-        insert_outbox_.bind(column + 1, select_due_.column_double(column));
-      }
-      insert_outbox_.bind(11, select_due_.column_int(10));
-      std::string distinct;
-      if (status = distinct_json(select_due_.column_int(0), window_start, size_s, &distinct);
+      Accumulator values;
+      values.event_count = select_due_.column_int(5);
+      values.value_sum = select_due_.column_double(6);
+      values.value_min = select_due_.column_double(7);
+      values.value_max = select_due_.column_double(8);
+      values.latest_value = select_due_.column_double(9);
+      values.latest_time_ms = select_due_.column_int(10);
+      int64_t series = select_due_.column_int(0);
+      if (status = distinct_arrays(series, window_start, size_s, &arrays); !status) return status;
+      if (status = insert_partial(series, identity, window_start, size_s, revision, values, arrays);
           !status) {
         return status;
       }
-      insert_outbox_.bind_text(12, distinct);
-      if (status = insert_outbox_.run(); !status) return status;
       // Any later delta for this window must open a new revision, never revision 0 again.
       emitted_through_ms_ =
           std::max(emitted_through_ms_, (window_start + size_s) * 1000 + options_.grace_ms);
       ++result->windows_closed;
-      ++outbox_rows_;
     }
   }
   if (!status) return status;
@@ -542,15 +538,47 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
   return delete_due_.run();
 }
 
-Status Store::distinct_json(int64_t series_id, int64_t window_start, int64_t size_s,
-                            std::string* json) {
+Status Store::distinct_arrays(int64_t series_id, int64_t window_start, int64_t size_s,
+                              std::vector<std::string>* arrays) {
   Status status;
   StatementUse use(select_distinct_);
   select_distinct_.bind(1, series_id);
   select_distinct_.bind(2, window_start);
   select_distinct_.bind(3, size_s);
-  if (select_distinct_.step(&status)) json->assign(select_distinct_.column_text(0));
+  DistinctChunks chunks;
+  while (select_distinct_.step(&status)) chunks.add_quoted(select_distinct_.column_text(0));
+  *arrays = chunks.take();
   return status;
+}
+
+Status Store::insert_partial(int64_t series_id, std::string_view identity, int64_t window_start,
+                             int64_t size_s, int64_t revision, const Accumulator& values,
+                             const std::vector<std::string>& arrays) {
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    Accumulator part = values;
+    if (i > 0) {
+      // A fresh revision, like a coarsened row's: no partial of this window has it.
+      revision = ++commit_seq_;
+      part.event_count = 0;
+      part.value_sum = 0;
+    }
+    StatementUse insert(insert_outbox_);
+    insert_outbox_.bind_text(1, idempotency_key(agent_id_, identity, window_start, revision));
+    insert_outbox_.bind(2, series_id);
+    insert_outbox_.bind(3, window_start);
+    insert_outbox_.bind(4, size_s);
+    insert_outbox_.bind(5, revision);
+    insert_outbox_.bind(6, part.event_count);
+    insert_outbox_.bind(7, part.value_sum);
+    insert_outbox_.bind(8, part.value_min);
+    insert_outbox_.bind(9, part.value_max);
+    insert_outbox_.bind(10, part.latest_value);
+    insert_outbox_.bind(11, part.latest_time_ms);
+    insert_outbox_.bind_text(12, arrays[i]);
+    if (Status status = insert_outbox_.run(); !status) return status;
+    ++outbox_rows_;
+  }
+  return Status::ok();
 }
 
 Status Store::for_each_open_series(

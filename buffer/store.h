@@ -150,8 +150,17 @@ class Store {
   Status expire_dedup_keys(int64_t cutoff_ms, int64_t limit, int64_t* deleted);
   Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
   Status close_due(int64_t until_ms, CommitResult* result);
-  // The distinct values of one open window as a sorted JSON array of strings ("[]" if none).
-  Status distinct_json(int64_t series_id, int64_t window_start, int64_t size_s, std::string* json);
+  // The distinct values of one open window as sorted JSON arrays of strings, cut to fit one
+  // record each (distinct_chunks.h; one "[]" if none).
+  Status distinct_arrays(int64_t series_id, int64_t window_start, int64_t size_s,
+                         std::vector<std::string>* arrays);
+  // Inserts a closed partial into the outbox: one row per distinct array. The first row is the
+  // partial (`revision`, `values`); each further one carries only more distinct values, under a
+  // fresh revision, with no events and the partial's MIN, MAX and LATEST, so that every
+  // aggregation over the rows equals the partial's.
+  Status insert_partial(int64_t series_id, std::string_view identity, int64_t window_start,
+                        int64_t size_s, int64_t revision, const Accumulator& values,
+                        const std::vector<std::string>& arrays);
   Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
   Status count_outbox();  // once, at open

@@ -9,7 +9,7 @@
 // (a new commit sequence number), so its key collides with no earlier partial.
 #include <fmt/format.h>
 
-#include "buffer/idempotency_key.h"
+#include "buffer/distinct_chunks.h"
 #include "buffer/store.h"
 
 namespace meterd {
@@ -46,14 +46,15 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
     ORDER BY o.series_id, coarse_start, o.seq)sql");
   Statement remove, distinct_union;
   if (s) s = remove.prepare(db_.get(), "DELETE FROM outbox WHERE seq = ?1");
-  // UNIQUE_COUNT: the merged partial carries the union of its parts' distinct values.
+  // UNIQUE_COUNT: the merged partial carries the union of its parts' distinct values, sorted
+  // and quoted as at close (store.cc), cut into arrays of one record each.
   if (s) {
     s = distinct_union.prepare(db_.get(), R"sql(
-      SELECT json_group_array(value) FROM (
-        SELECT DISTINCT j.value FROM outbox o, json_each(o.distinct_values) j
+      SELECT json_quote(value) FROM (
+        SELECT DISTINCT j.value AS value FROM outbox o, json_each(o.distinct_values) j
         WHERE o.seq > ?2 AND o.window_size_s <= ?1 AND o.series_id = ?3
-          AND o.window_start - o.window_start % ?1 = ?4
-        ORDER BY 1))sql");
+          AND o.window_start - o.window_start % ?1 = ?4)
+      ORDER BY value)sql");
   }
   if (!s) return s;
 
@@ -91,14 +92,14 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
   for (const Group& group : groups) {
     if (group.seqs.size() < 2) continue;  // nothing to gain
     if (revision == 0) revision = ++commit_seq_;  // fresh: no earlier partial has it
-    std::string distinct = "[]";
+    DistinctChunks chunks;
     {
       StatementUse use(distinct_union);
       distinct_union.bind(1, size_s);
       distinct_union.bind(2, claimed_through);
       distinct_union.bind(3, group.series_id);
       distinct_union.bind(4, group.start);
-      if (distinct_union.step(&s)) distinct = distinct_union.column_text(0);
+      while (distinct_union.step(&s)) chunks.add_quoted(distinct_union.column_text(0));
       if (!s) return s;
     }
     for (int64_t seq : group.seqs) {
@@ -106,22 +107,13 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
       remove.bind(1, seq);
       if (Status r = remove.run(); !r) return r;
     }
-    StatementUse insert(insert_outbox_);
-    insert_outbox_.bind_text(1, idempotency_key(agent_id_, group.identity, group.start, revision));
-    insert_outbox_.bind(2, group.series_id);
-    insert_outbox_.bind(3, group.start);
-    insert_outbox_.bind(4, size_s);
-    insert_outbox_.bind(5, revision);
-    insert_outbox_.bind(6, group.values.event_count);
-    insert_outbox_.bind(7, group.values.value_sum);
-    insert_outbox_.bind(8, group.values.value_min);
-    insert_outbox_.bind(9, group.values.value_max);
-    insert_outbox_.bind(10, group.values.latest_value);
-    insert_outbox_.bind(11, group.values.latest_time_ms);
-    insert_outbox_.bind_text(12, distinct);
-    if (Status r = insert_outbox_.run(); !r) return r;
+    outbox_rows_ -= static_cast<int64_t>(group.seqs.size());
+    if (Status r = insert_partial(group.series_id, group.identity, group.start, size_s, revision,
+                                  group.values, chunks.take());
+        !r) {
+      return r;
+    }
     result->rows_coarsened += static_cast<int64_t>(group.seqs.size());
-    outbox_rows_ -= static_cast<int64_t>(group.seqs.size()) - 1;
   }
   return Status::ok();
 }

@@ -176,3 +176,10 @@ TEST_CASE("UNIQUE_COUNT: booleans are values, null objects and arrays are dead l
   CHECK(refused("{}", Aggregation::kUniqueCount) == "value is an object, not a number");
   CHECK(refused("[]", Aggregation::kUniqueCount) == "value is an array, not a number");
 }
+
+TEST_CASE("UNIQUE_COUNT: a value longer than 4096 bytes is a dead letter, not a huge record") {
+  std::string longest(4096, 'u');
+  CHECK(outcome("\"" + longest + "\"", Aggregation::kUniqueCount).text == longest);
+  CHECK(refused("\"" + longest + "u\"", Aggregation::kUniqueCount) ==
+        "value is 4097 bytes long; UNIQUE_COUNT counts values of at most 4096 bytes");
+}

@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <set>
+
 #include "buffer/schema.h"
 #include "buffer/series_identity.h"
 #include "tests/unit/temp_buffer.h"
@@ -99,4 +101,99 @@ TEST_CASE("a version-1 buffer is migrated: its outbox rows get an empty distinct
   REQUIRE(store->commit(distinct_batch({"x"}), kInside, &result));
   REQUIRE(store->commit({}, kClosed, &result));
   CHECK(read_outbox(temp.options()).back().distinct_values_json == R"(["x"])");
+}
+
+namespace {
+
+// `count` distinct 40-byte values: together far more than one Kafka record (1 MB) can carry.
+std::vector<std::string> many_values(int count) {
+  std::vector<std::string> values;
+  for (int i = 0; i < count; ++i) {
+    std::string value = "user-" + std::to_string(1'000'000 + i);
+    value.resize(40, 'x');
+    values.push_back(value);
+  }
+  return values;
+}
+
+// The values of a partial's distinct array (the test's values hold no escapes).
+std::vector<std::string> parse_array(const std::string& json) {
+  std::vector<std::string> values;
+  REQUIRE(json.front() == '[');
+  REQUIRE(json.back() == ']');
+  size_t at = 1;
+  while (at < json.size() - 1) {
+    size_t end = json.find('"', at + 1);
+    values.push_back(json.substr(at + 1, end - at - 1));
+    at = end + 2;  // past the quote and the comma (or the closing bracket)
+  }
+  return values;
+}
+
+// Every row fits one Kafka record, the values are all there exactly once, and the rows added
+// for the overflow count no events and change no MIN, MAX or LATEST.
+void check_split(const std::vector<OutboxRow>& rows, const std::vector<std::string>& sent,
+                 int64_t events) {
+  REQUIRE(rows.size() > 1);
+  std::multiset<std::string> seen;
+  std::set<std::string> keys;
+  int64_t counted = 0, rows_with_events = 0;
+  for (const OutboxRow& row : rows) {
+    std::string record;
+    encode_record("edge-1", row, &record);
+    CHECK(record.size() < 1'000'000);
+    for (auto& value : parse_array(row.distinct_values_json)) seen.insert(value);
+    keys.insert(row.idempotency_key);
+    counted += row.values.event_count;
+    rows_with_events += row.values.event_count > 0;
+    CHECK(row.values.value_min == rows[0].values.value_min);
+    CHECK(row.values.value_max == rows[0].values.value_max);
+    CHECK(row.values.latest_value == rows[0].values.latest_value);
+    CHECK(row.values.latest_time_ms == rows[0].values.latest_time_ms);
+    CHECK(row.window_start == rows[0].window_start);
+  }
+  CHECK(keys.size() == rows.size());
+  CHECK(counted == events);
+  CHECK(rows_with_events == 1);
+  CHECK(seen == std::multiset<std::string>(sent.begin(), sent.end()));
+}
+
+}  // namespace
+
+TEST_CASE("a window with more distinct values than one record holds leaves as several partials") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kInside, &store));
+  std::vector<std::string> values = many_values(30'000);
+  CommitResult result;
+  REQUIRE(store->commit(distinct_batch(values), kInside, &result));
+  REQUIRE(store->commit({}, kClosed, &result));
+  auto rows = read_outbox(temp.options());
+  check_split(rows, values, 30'000);
+  CHECK(rows[0].revision == 0);  // the first part keeps the window's own key
+  CHECK(store->outbox_rows() == static_cast<int64_t>(rows.size()));
+}
+
+TEST_CASE("coarsening splits a merged partial's distinct values the same way") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.coarsen_at_rows = 5;
+  std::unique_ptr<Store> store;
+  const int64_t hour = 1672531200;  // 2023-01-01T00:00:00Z
+  const int64_t now = (hour + 3 * 3600) * 1000;
+  REQUIRE(Store::open(options, now, &store));
+  std::vector<std::string> values = many_values(30'000);
+  CommitBatch batch;  // ten minute windows of one hour, 3,000 values each
+  for (size_t i = 0; i < values.size(); ++i) {
+    int64_t start = hour + static_cast<int64_t>(i % 10) * 60;
+    batch.deltas.add_distinct(kUsers, start, values[i], start * 1000);
+  }
+  store->claim_outbox_rows([] { return int64_t{0}; });
+  CommitResult result;
+  REQUIRE(store->commit(batch, now, &result));
+  REQUIRE(store->commit({}, now + 20'000, &result));  // closes all ten, then coarsens them
+  CHECK(result.rows_coarsened == 10);
+  auto rows = read_outbox(options);
+  for (const OutboxRow& row : rows) CHECK(row.window_size_s == 3600);
+  check_split(rows, values, 30'000);
 }
