@@ -108,6 +108,10 @@ Status CommitLoop::commit_pending() {
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
                    result.dead_letters_evicted, dead_letters_evicted_.load());
     }
+    if (result.series_collected > 0) {
+      spdlog::info("buffer: {} series with no open window and nothing to send forgotten",
+                   result.series_collected);
+    }
     size_t batch_entries = pending_.deltas.size() + pending_.keyed.events();
     pending_ = CommitBatch{};
     release_freed_memory(batch_entries);

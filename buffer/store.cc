@@ -156,6 +156,12 @@ Status Store::prepare_statements() {
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
       WHERE key >= x'8000000000000000' AND key < x'8000000000000001' AND seen_ms < ?1
       LIMIT ?2))sql");
+  // Each NOT IN list is built once per run (one scan of open_windows and of the outbox), not
+  // looked up per series: the outbox has no index on series_id, and needs none elsewhere.
+  prepare(collect_series_, R"sql(
+    DELETE FROM series
+    WHERE series_id NOT IN (SELECT series_id FROM open_windows)
+      AND series_id NOT IN (SELECT series_id FROM outbox))sql");
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");
@@ -203,6 +209,7 @@ Status Store::load_meta(int64_t now_ms) {
     emitted_through_ms_ = std::max(emitted_through_ms_, last_end_s * 1000 + options_.grace_ms);
   }
   next_partials_ms_ = now_ms + options_.partials_every_ms;
+  next_series_gc_ms_ = now_ms + options_.series_gc_interval_ms;
   return in_transaction([this] { return save_meta(); });
 }
 
@@ -249,7 +256,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
   }
   int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
           saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_,
-          saved_outbox_rows = outbox_rows_;
+          saved_series_gc = next_series_gc_ms_, saved_outbox_rows = outbox_rows_;
   // Coarsening must not only merge rows the uplink has not read, it must also commit before the
   // uplink reads again: a read between the merge and the COMMIT would still see (and send) the
   // merged rows. So the claim mutex is held for the whole transaction.
@@ -282,6 +289,10 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
       if (s) next_partials_ms_ = now + options_.partials_every_ms;
     }
     if (s) s = delete_delivered(delivered, result);
+    if (s && options_.series_gc_interval_ms > 0 && now >= next_series_gc_ms_) {
+      s = collect_series(result);
+      next_series_gc_ms_ = now + options_.series_gc_interval_ms;
+    }
     if (s) s = coarsen_outbox(result);
     if (s) s = save_meta();
     return s;
@@ -295,6 +306,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     clock_high_water_ms_ = saved_clock;
     emitted_through_ms_ = saved_emitted;
     next_partials_ms_ = saved_partials;
+    next_series_gc_ms_ = saved_series_gc;
   }
   return status;
 }
@@ -365,6 +377,15 @@ Status Store::series_id(std::string_view identity, int64_t* id) {
     *id = sqlite3_last_insert_rowid(db_.get());
   }
   series_ids_.insert(identity, *id);
+  return Status::ok();
+}
+
+Status Store::collect_series(CommitResult* result) {
+  StatementUse use(collect_series_);
+  if (Status s = collect_series_.run(); !s) return s;
+  result->series_collected = sqlite3_changes(db_.get());
+  // Simplest safe forgetting: the cache refills from the table for the series still active.
+  if (result->series_collected > 0) series_ids_.clear();
   return Status::ok();
 }
 

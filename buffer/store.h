@@ -54,6 +54,8 @@ struct StoreOptions {
   int64_t max_size_bytes = 0;  // 0: unlimited
   int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
   int64_t partials_every_ms = 0;  // 0: windows go out when they close, not before
+  // How often series with no open window and no outbox row are deleted (0: never).
+  int64_t series_gc_interval_ms = 3600 * 1000;
 };
 
 struct DeadLetter {
@@ -84,6 +86,7 @@ struct CommitResult {
   bool refused = false;  // the buffer was full: the batch's events were not stored
   int64_t rows_coarsened = 0;  // outbox rows merged into coarser windows
   int64_t dedup_keys_shed = 0;  // dedup keys forgotten early because the buffer was full
+  int64_t series_collected = 0;  // series rows deleted: no open window, nothing in the outbox
 };
 
 class Store {
@@ -169,6 +172,10 @@ class Store {
   bool work_due(int64_t now_ms) const;
   // Reads next_close_ms_ and next_dedup_expiry_ms_ from the tables (after every commit).
   Status refresh_due_times();
+  // Deletes the series rows no open window and no outbox row refers to, and forgets the cached
+  // ids (a series seen again gets a new row). Idempotency keys are made of the identity, not
+  // the id, so a series' keys do not change with its row.
+  Status collect_series(CommitResult* result);
   Status coarsen_outbox(CommitResult* result);
   Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
   Status in_transaction(const std::function<Status()>& body);
@@ -180,6 +187,7 @@ class Store {
   int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
   int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
+  int64_t next_series_gc_ms_ = 0;    // when collect_series next runs
   int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
   // The earliest closes_at_ms of the open windows, and the earliest time a dedup key passes its
   // window (max when none), read after every commit.
@@ -192,7 +200,7 @@ class Store {
       delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
       insert_dead_letter_, evict_dead_letters_, save_meta_, count_outbox_, count_windows_,
       select_open_series_, page_count_, freelist_count_, select_next_close_,
-      select_oldest_timed_dedup_, select_oldest_timeless_dedup_;
+      select_oldest_timed_dedup_, select_oldest_timeless_dedup_, collect_series_;
   int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
