@@ -8,6 +8,7 @@
 
 #include "agent/msgpack_transcoder.h"
 #include "agent/same_text.h"
+#include "buffer/series_identity.h"
 
 namespace meterd {
 namespace {
@@ -136,6 +137,14 @@ bool Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, size_t in
   }
   meter.identity(event, &identity_, &group_scratch_);
   std::string_view identity = identity_.view();
+  if (identity.size() > kMaxSeriesIdentityBytes) {
+    // Checked once per series and interval: the series-key cache's entries passed here.
+    reject(index, "data",
+           fmt::format("meter {}: subject and group values take {} bytes encoded; at most {} bytes",
+                       meter.slug(), identity.size(), kMaxSeriesIdentityBytes),
+           simdjson::minify(event.element));
+    return false;
+  }
   bool keyed = payload_->acknowledged;
   WindowMap::Hash hash;
   if (!keyed && !meter.counts_distinct()) {

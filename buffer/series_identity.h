@@ -17,6 +17,11 @@
 
 namespace meterd {
 
+// The longest identity accepted (events with a longer one are dead letters): a window's record
+// carries the subject and group values JSON-escaped (up to 6 bytes a byte) beside at most
+// 256 KiB of distinct values (distinct_chunks.h), and must stay below Kafka's 1 MB message.
+constexpr size_t kMaxSeriesIdentityBytes = 16 * 1024;
+
 struct SeriesParts {
   std::string meter;
   std::string subject;

@@ -203,3 +203,33 @@ TEST_CASE("events beyond a meter's cardinality limit become counted dead letters
         "event 0: data: meter tokens: cardinality_limit: window 1672531260 already holds 1 series");
   CHECK(ingest.counters().events_over_cardinality == 1);
 }
+
+TEST_CASE("a subject and group values over 16 KiB are a dead letter: no record could carry them") {
+  Config config = config_with_sum_meter();
+  JsonPath model;
+  std::string why;
+  REQUIRE(JsonPath::compile("$.model", &model, &why));
+  config.meters[0].group_by.emplace_back("model", model);
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  auto with = [](const std::string& subject, const std::string& model) {
+    return R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":")" + subject +
+           R"(","time":"2023-01-01T00:01:30Z","data":{"tokens":2,"model":")" + model + R"("}})";
+  };
+  std::string huge(16 * 1024, 'x');
+  for (bool acknowledged : {false, true}) {
+    feed(ingest, with(huge, "m"), "test", acknowledged);
+    feed(ingest, with("c1", huge), "test", acknowledged);
+    feed(ingest, with(huge.substr(0, 8 * 1024), huge.substr(0, 8 * 1024 - 100)), "test",
+         acknowledged);  // just under the bound
+  }
+  CommitBatch batch = ingest.take_batch();
+  REQUIRE(batch.dead_letters.size() == 4);
+  for (const DeadLetter& letter : batch.dead_letters) {
+    CHECK(letter.reason.find("meter tokens: subject and group values take") != std::string::npos);
+    CHECK(letter.reason.find("at most 16384 bytes") != std::string::npos);
+  }
+  CHECK(windows_of(batch)[1672531260] == std::pair<int64_t, double>{1, 2});
+  CHECK(batch.keyed.events() == 1);
+  CHECK(ingest.counters().events_rejected == 4);
+}
