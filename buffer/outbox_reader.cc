@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "buffer/accumulator_columns.h"
+
 namespace meterd {
 namespace {
 
@@ -35,12 +37,7 @@ Status OutboxReader::read_row(Statement& stmt, OutboxRow* row) {
   row->window_start = stmt.column_int(3);
   row->window_size_s = stmt.column_int(4);
   row->revision = stmt.column_int(5);
-  row->values.event_count = stmt.column_int(6);
-  row->values.value_sum = stmt.column_double(7);
-  row->values.value_min = stmt.column_double(8);
-  row->values.value_max = stmt.column_double(9);
-  row->values.latest_value = stmt.column_double(10);
-  row->values.latest_time_ms = stmt.column_int(11);
+  row->values = read_accumulator(stmt, 6);
   row->distinct_values_json = stmt.column_text(12);
   return Status::ok();
 }

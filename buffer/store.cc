@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "buffer/accumulator_columns.h"
 #include "buffer/distinct_chunks.h"
 #include "buffer/idempotency_key.h"
 #include "buffer/schema.h"
@@ -431,16 +432,6 @@ void bind_window_key(Statement& statement, int64_t series_id, int64_t window_sta
   statement.bind(3, size_s);
 }
 
-// Binds `acc`'s six columns, in the schema's order, from ?`first` on.
-void bind_accumulator(Statement& statement, int first, const Accumulator& acc) {
-  statement.bind(first, acc.event_count);
-  statement.bind(first + 1, acc.value_sum);
-  statement.bind(first + 2, acc.value_min);
-  statement.bind(first + 3, acc.value_max);
-  statement.bind(first + 4, acc.latest_value);
-  statement.bind(first + 5, acc.latest_time_ms);
-}
-
 }  // namespace
 
 Status Store::merge_window(int64_t series_id, int64_t window_start, int64_t revision,
@@ -529,13 +520,7 @@ Status Store::close_due(int64_t until_ms, CommitResult* result) {
       int64_t window_start = select_due_.column_int(2);
       int64_t size_s = select_due_.column_int(3);
       int64_t revision = select_due_.column_int(4);
-      Accumulator values;
-      values.event_count = select_due_.column_int(5);
-      values.value_sum = select_due_.column_double(6);
-      values.value_min = select_due_.column_double(7);
-      values.value_max = select_due_.column_double(8);
-      values.latest_value = select_due_.column_double(9);
-      values.latest_time_ms = select_due_.column_int(10);
+      Accumulator values = read_accumulator(select_due_, 5);
       int64_t series = select_due_.column_int(0);
       if (status = distinct_arrays(series, window_start, size_s, &arrays); !status) return status;
       if (status = insert_partial(series, identity, window_start, size_s, revision, values, arrays);
@@ -589,12 +574,7 @@ Status Store::insert_partial(int64_t series_id, std::string_view identity, int64
     insert_outbox_.bind(3, window_start);
     insert_outbox_.bind(4, size_s);
     insert_outbox_.bind(5, revision);
-    insert_outbox_.bind(6, part.event_count);
-    insert_outbox_.bind(7, part.value_sum);
-    insert_outbox_.bind(8, part.value_min);
-    insert_outbox_.bind(9, part.value_max);
-    insert_outbox_.bind(10, part.latest_value);
-    insert_outbox_.bind(11, part.latest_time_ms);
+    bind_accumulator(insert_outbox_, 6, part);
     insert_outbox_.bind_text(12, arrays[i]);
     if (Status status = insert_outbox_.run(); !status) return status;
     ++outbox_rows_;

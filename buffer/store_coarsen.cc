@@ -9,6 +9,7 @@
 // (a new commit sequence number), so its key collides with no earlier partial.
 #include <fmt/format.h>
 
+#include "buffer/accumulator_columns.h"
 #include "buffer/distinct_chunks.h"
 #include "buffer/store.h"
 
@@ -75,14 +76,7 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
       if (groups.empty() || groups.back().series_id != series_id || groups.back().start != start) {
         groups.push_back(Group{series_id, std::string(rows.column_text(1)), start, {}, {}});
       }
-      Accumulator partial;
-      partial.event_count = rows.column_int(3);
-      partial.value_sum = rows.column_double(4);
-      partial.value_min = rows.column_double(5);
-      partial.value_max = rows.column_double(6);
-      partial.latest_value = rows.column_double(7);
-      partial.latest_time_ms = rows.column_int(8);
-      groups.back().values.merge(partial);
+      groups.back().values.merge(read_accumulator(rows, 3));
       groups.back().seqs.push_back(rows.column_int(9));
     }
   }
