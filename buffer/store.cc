@@ -298,8 +298,11 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     if (s) s = save_meta();
     return s;
   });
-  // After a rollback too: the windows are then as they were before.
-  if (Status s = refresh_due_times(); !s && status) status = s;
+  // After a rollback too: the windows are then as they were before. A failure here is not the
+  // commit's: once COMMIT succeeded the batch is in the buffer, and reporting it failed would
+  // have it committed again and counted twice. The due times are then unknown (the next commit
+  // runs whatever it holds, and reads them again).
+  refresh_due_times();
   if (!status) {
     mark_delivered(delivered);  // rolled back: delete them next time
     commit_seq_ = saved_seq;
@@ -325,7 +328,7 @@ Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
     emitted_through_ms_ = saved_emitted;
     outbox_rows_ = saved_outbox_rows;
   }
-  if (Status s = refresh_due_times(); !s && status) status = s;
+  refresh_due_times();  // as in commit(): its failure does not undo the transaction
   return status;
 }
 

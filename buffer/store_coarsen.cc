@@ -34,14 +34,14 @@ Status Store::coarsen_outbox(CommitResult* result) {
 }
 
 Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result) {
-  // Unread rows of this size or finer (earlier merges of this size merge again), grouped by
-  // series and coarse window, each group in seq order so
+  // Unread rows of this size or finer (earlier merges of this size merge again with finer rows
+  // of their hour), grouped by series and coarse window, each group in seq order so
   // Accumulator::merge sees later partials last (LATEST's ties go to the later arrival).
   Statement rows;
   Status s = rows.prepare(db_.get(), R"sql(
     SELECT o.series_id, s.identity, o.window_start - o.window_start % ?1 AS coarse_start,
            o.event_count, o.value_sum, o.value_min, o.value_max, o.latest_value,
-           o.latest_time_ms, o.seq
+           o.latest_time_ms, o.seq, o.window_size_s
     FROM outbox o JOIN series s USING (series_id)
     WHERE o.seq > ?2 AND o.window_size_s <= ?1
     ORDER BY o.series_id, coarse_start, o.seq)sql");
@@ -65,6 +65,7 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
     int64_t start = 0;
     Accumulator values;
     std::vector<int64_t> seqs;
+    bool has_finer = false;  // a row finer than size_s: something to merge
   };
   std::vector<Group> groups;
   {
@@ -78,13 +79,17 @@ Status Store::coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* 
       }
       groups.back().values.merge(read_accumulator(rows, 3));
       groups.back().seqs.push_back(rows.column_int(9));
+      groups.back().has_finer |= rows.column_int(10) < size_s;
     }
   }
   if (!s) return s;
 
   int64_t revision = 0;
   for (const Group& group : groups) {
-    if (group.seqs.size() < 2) continue;  // nothing to gain
+    // Nothing to gain: one row, or only rows of this size already. The latter are one earlier
+    // merge whose distinct values took several rows (distinct_chunks.h); merging them again
+    // would only rewrite them, on every commit of the outage.
+    if (group.seqs.size() < 2 || !group.has_finer) continue;
     if (revision == 0) revision = ++commit_seq_;  // fresh: no earlier partial has it
     DistinctChunks chunks;
     {

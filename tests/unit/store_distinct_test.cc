@@ -197,3 +197,39 @@ TEST_CASE("coarsening splits a merged partial's distinct values the same way") {
   for (const OutboxRow& row : rows) CHECK(row.window_size_s == 3600);
   check_split(rows, values, 30'000);
 }
+
+TEST_CASE("a coarsened partial split over several rows is not merged again at the next commit") {
+  TempBuffer temp;
+  StoreOptions options = temp.options();
+  options.coarsen_at_rows = 3;
+  std::unique_ptr<Store> store;
+  const int64_t hour = 1672531200;  // 2023-01-01T00:00:00Z
+  const int64_t now = (hour + 3 * 3600) * 1000;
+  REQUIRE(Store::open(options, now, &store));
+  std::vector<std::string> values = many_values(30'000);
+  CommitBatch batch;
+  for (size_t i = 0; i < values.size(); ++i) {
+    int64_t start = hour + static_cast<int64_t>(i % 10) * 60;
+    batch.deltas.add_distinct(kUsers, start, values[i], start * 1000);
+  }
+  store->claim_outbox_rows([] { return int64_t{0}; });
+  CommitResult result;
+  REQUIRE(store->commit(batch, now, &result));
+  REQUIRE(store->commit({}, now + 20'000, &result));
+  auto coarsened = read_outbox(options);
+  REQUIRE(coarsened.size() > 3);  // still over coarsen_at: every commit tries again
+
+  // Later commits with other work: the split rows are left as they are.
+  for (int i = 1; i <= 3; ++i) {
+    CommitBatch other;
+    other.deltas.add(kTokens, kWindow, 1, kInside);
+    REQUIRE(store->commit(other, now + 20'000 + i * 1000, &result));
+    CHECK(result.rows_coarsened == 0);
+  }
+  auto after = read_outbox(options);
+  REQUIRE(after.size() == coarsened.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    CHECK(after[i].seq == coarsened[i].seq);
+    CHECK(after[i].idempotency_key == coarsened[i].idempotency_key);
+  }
+}
