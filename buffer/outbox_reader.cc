@@ -42,15 +42,18 @@ Status OutboxReader::read_row(Statement& stmt, OutboxRow* row) {
   return Status::ok();
 }
 
-Status OutboxReader::read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows) {
+Status OutboxReader::read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows,
+                                size_t max_distinct_bytes) {
   Status status;
   StatementUse use(read_after_);
   read_after_.bind(1, after_seq);
   read_after_.bind(2, int64_t{limit});
-  size_t count = 0;
-  while (read_after_.step(&status)) {
+  size_t count = 0, distinct_bytes = 0;
+  while (distinct_bytes < max_distinct_bytes && read_after_.step(&status)) {
     if (count == rows->size()) rows->emplace_back();
-    if (Status s = read_row(read_after_, &(*rows)[count++]); !s) return s;
+    OutboxRow& row = (*rows)[count++];
+    if (Status s = read_row(read_after_, &row); !s) return s;
+    distinct_bytes += row.distinct_values_json.size();
   }
   rows->resize(count);
   return status;

@@ -26,7 +26,7 @@ struct OutboxRow {
   int64_t revision = 0;
   Accumulator values;
   // UNIQUE_COUNT: this partial's distinct values as a JSON array of strings, as the store wrote
-  // it (SQLite's json_group_array, sorted); "[]" for other meters.
+  // it (sorted, at most 256 KiB: distinct_chunks.h); "[]" for other meters.
   std::string distinct_values_json = "[]";
 };
 
@@ -36,7 +36,11 @@ class OutboxReader {
 
   // Replaces `rows` with up to `limit` rows with seq > `after_seq`, in seq order, reusing the
   // storage of the rows it held (the uplink reads thousands of rows a second into one vector).
-  Status read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows);
+  // Stops after the row that brings their distinct values to `max_distinct_bytes`: a
+  // UNIQUE_COUNT row may hold 256 KiB of them, and a read of thousands would take gigabytes.
+  static constexpr size_t kMaxDistinctBytesPerRead = 16 << 20;
+  Status read_after(int64_t after_seq, int limit, std::vector<OutboxRow>* rows,
+                    size_t max_distinct_bytes = kMaxDistinctBytesPerRead);
   // Reads one row; `found` is false once it was deleted.
   Status read_one(int64_t seq, OutboxRow* row, bool* found);
   Status count(int64_t* rows);

@@ -157,12 +157,14 @@ Status Store::prepare_statements() {
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
       WHERE key >= x'8000000000000000' AND key < x'8000000000000001' AND seen_ms < ?1
       LIMIT ?2))sql");
-  // Each NOT IN list is built once per run (one scan of open_windows and of the outbox), not
-  // looked up per series: the outbox has no index on series_id, and needs none elsewhere.
+  // Each NOT IN list is built once per run (one scan of each table), not looked up per series:
+  // the outbox has no index on series_id, and needs none elsewhere. open_distinct rows belong
+  // to open windows; it is listed anyway, as a deleted id may be reused by the next new series.
   prepare(collect_series_, R"sql(
     DELETE FROM series
     WHERE series_id NOT IN (SELECT series_id FROM open_windows)
-      AND series_id NOT IN (SELECT series_id FROM outbox))sql");
+      AND series_id NOT IN (SELECT series_id FROM outbox)
+      AND series_id NOT IN (SELECT series_id FROM open_distinct))sql");
   prepare(save_meta_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   prepare(count_outbox_, "SELECT count(*) FROM outbox");
   prepare(count_windows_, "SELECT count(*) FROM open_windows");

@@ -58,6 +58,10 @@ Status KafkaForwarder::make_producer() {
   Status s = set("bootstrap.servers", options_.brokers);
   if (s) s = set("linger.ms", "20");
   if (s) s = set("message.timeout.ms", "60000");
+  // librdkafka's default queue holds up to 1 GiB of records; meterd's are ~400 bytes (50,000 in
+  // flight take ~20 MB), but a UNIQUE_COUNT record may take 256 KiB. A sidecar stays small:
+  // a full queue is QUEUE_FULL, and the row is produced again after the next poll.
+  if (s) s = set("queue.buffering.max.kbytes", "65536");
   for (const auto& [name, value] : options_.properties) {
     if (s) s = set(name, value);
   }

@@ -233,3 +233,30 @@ TEST_CASE("a subject and group values over 16 KiB are a dead letter: no record c
   CHECK(batch.keyed.events() == 1);
   CHECK(ingest.counters().events_rejected == 4);
 }
+
+TEST_CASE("an identity over 16 KiB for one meter leaves the type's other meters counting") {
+  Config config = config_with_sum_meter();  // "tokens": no groupBy
+  MeterConfig by_model = config.meters[0];
+  by_model.slug = "tokens_by_model";
+  JsonPath model;
+  std::string why;
+  REQUIRE(JsonPath::compile("$.model", &model, &why));
+  by_model.group_by.emplace_back("model", model);
+  config.meters.push_back(by_model);
+  MeterSet meters(config.meters);
+  Ingest ingest(config, meters);
+  std::string huge_model(16 * 1024, 'm');
+  std::string body = R"({"specversion":"1.0","id":"1","source":"s","type":"prompt","subject":"c1",)"
+                     R"("time":"2023-01-01T00:01:30Z","data":{"tokens":2,"model":")" +
+                     huge_model + R"("}})";
+  for (int i = 0; i < 3; ++i) feed(ingest, body, "udp");  // the later ones meet the key cache
+  CHECK(ingest.cached_series_keys() == 1);
+  CommitBatch batch = ingest.take_batch();
+  REQUIRE(batch.dead_letters.size() == 3);
+  for (const DeadLetter& letter : batch.dead_letters) {
+    CHECK(letter.reason.find("meter tokens_by_model: subject and group values take") !=
+          std::string::npos);
+  }
+  CHECK(windows_of(batch)[1672531260] == std::pair<int64_t, double>{3, 6});
+  CHECK(batch.deltas.size() == 1);  // only "tokens"
+}

@@ -233,3 +233,22 @@ TEST_CASE("a coarsened partial split over several rows is not merged again at th
     CHECK(after[i].idempotency_key == coarsened[i].idempotency_key);
   }
 }
+
+TEST_CASE("the uplink's reads stop after the row that fills their distinct-value budget") {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kInside, &store));
+  CommitResult result;
+  REQUIRE(store->commit(distinct_batch(many_values(30'000)), kInside, &result));
+  REQUIRE(store->commit({}, kClosed, &result));
+  std::unique_ptr<OutboxReader> reader;
+  REQUIRE(OutboxReader::open(temp.options().path, &reader));
+  std::vector<OutboxRow> rows;
+  REQUIRE(reader->read_after(0, 100, &rows));
+  size_t all = rows.size();
+  REQUIRE(all > 3);
+  REQUIRE(reader->read_after(0, 100, &rows, rows[0].distinct_values_json.size() + 1));
+  CHECK(rows.size() == 2);  // the first fills less than the budget, the second crosses it
+  REQUIRE(reader->read_after(rows.back().seq, 100, &rows));
+  CHECK(rows.size() == all - 2);  // the rest, from where the short read stopped
+}
