@@ -252,3 +252,29 @@ TEST_CASE("the uplink's reads stop after the row that fills their distinct-value
   REQUIRE(reader->read_after(rows.back().seq, 100, &rows));
   CHECK(rows.size() == all - 2);  // the rest, from where the short read stopped
 }
+
+TEST_CASE("a split at shutdown, a restart and a late partial of the same window: all keys differ") {
+  TempBuffer temp;
+  std::vector<std::string> values = many_values(30'000);
+  CommitResult result;
+  {
+    std::unique_ptr<Store> store;
+    REQUIRE(Store::open(temp.options(), kInside, &store));
+    REQUIRE(store->commit(distinct_batch(values), kInside, &result));
+    REQUIRE(store->close_all_windows(kInside + 1000, &result));  // shutdown: early, and split
+  }
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(temp.options(), kInside + 2000, &store));
+  REQUIRE(store->commit(distinct_batch(values), kInside + 2000, &result));  // late partial
+  REQUIRE(store->commit({}, kClosed + 20'000, &result));
+  auto rows = read_outbox(temp.options());
+  std::set<std::string> keys;
+  int64_t events = 0;
+  for (const OutboxRow& row : rows) {
+    keys.insert(row.idempotency_key);
+    events += row.values.event_count;
+  }
+  CHECK(rows.size() >= 2 * 5);  // each partial split in five
+  CHECK(keys.size() == rows.size());
+  CHECK(events == 60'000);
+}
