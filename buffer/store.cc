@@ -233,12 +233,16 @@ Status Store::save_meta() {
 
 Status Store::in_transaction(const std::function<Status()>& body) {
   if (Status s = exec(db_.get(), "BEGIN IMMEDIATE"); !s) return s;
+  outbox_grew_ = false;
   Status status = body();
   if (status) status = exec(db_.get(), "COMMIT");
   if (!status) {
     exec(db_.get(), "ROLLBACK");
     // Ids handed out inside the rolled-back transaction no longer exist.
     series_ids_.clear();
+  } else if (outbox_grew_) {
+    // After COMMIT: a reader that sees the new version sees the rows.
+    outbox_version_.fetch_add(1, std::memory_order_release);
   }
   return status;
 }
@@ -583,6 +587,7 @@ Status Store::insert_partial(int64_t series_id, std::string_view identity, int64
     insert_outbox_.bind_text(12, arrays[i]);
     if (Status status = insert_outbox_.run(); !status) return status;
     ++outbox_rows_;
+    outbox_grew_ = true;
   }
   return Status::ok();
 }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -128,6 +129,10 @@ class Store {
   // Store thread: current row counts, for logs and drain decisions.
   // Kept in step with every insert and delete, so commits never count the table.
   int64_t outbox_rows() const { return outbox_rows_; }
+
+  // Any thread: a number that changes once a committed transaction has added rows to the
+  // outbox, so the uplink need not query an outbox it found empty until there is news.
+  uint64_t outbox_version() const { return outbox_version_.load(std::memory_order_acquire); }
   int64_t open_window_rows();
 
  private:
@@ -206,6 +211,9 @@ class Store {
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
   std::mutex claim_mutex_;
   int64_t claimed_through_ = 0;  // guarded by claim_mutex_
+
+  bool outbox_grew_ = false;  // this transaction inserted outbox rows
+  std::atomic<uint64_t> outbox_version_{0};
 
   std::mutex delivered_mutex_;
   std::vector<int64_t> delivered_;  // guarded by delivered_mutex_

@@ -99,7 +99,10 @@ void KafkaForwarder::run() {
   while (!stopping_) {
     produce_due_retries();
     produce_new_rows();
-    rd_kafka_poll(producer_.get(), 50);
+    // Idle (nothing in flight, the outbox drained): a longer wait, since nothing can arrive
+    // but new rows, which wait for it (a window closes a grace after its end anyway).
+    bool idle = in_flight_.empty() && retries_.empty() && outbox_drained_;
+    rd_kafka_poll(producer_.get(), idle ? 250 : 50);
     if (!confirmed_.empty()) {
       store_.mark_delivered(confirmed_);
       rows_confirmed_ += static_cast<int64_t>(confirmed_.size());
@@ -112,6 +115,11 @@ void KafkaForwarder::run() {
 }
 
 void KafkaForwarder::produce_new_rows() {
+  // Asked before reading: rows committed after this read bump it, and are read next time.
+  uint64_t version = store_.outbox_version();
+  auto now = std::chrono::steady_clock::now();
+  if (outbox_drained_ && version == drained_version_ && now < reread_at_) return;
+  outbox_drained_ = false;
   while (!stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight) {
     std::vector<OutboxRow>& rows = read_rows_;
     int room = options_.max_in_flight - static_cast<int>(in_flight_.size());
@@ -125,7 +133,12 @@ void KafkaForwarder::produce_new_rows() {
       spdlog::error("uplink: reading the outbox: {}", s.message());
       return;
     }
-    if (rows.empty()) return;
+    if (rows.empty()) {
+      outbox_drained_ = true;
+      drained_version_ = version;
+      reread_at_ = now + kIdleReread;
+      return;
+    }
     for (const OutboxRow& row : rows) {
       if (!produce(row)) return;  // queue full: continue from here after the next poll
       cursor_ = row.seq;

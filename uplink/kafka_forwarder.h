@@ -76,6 +76,13 @@ class KafkaForwarder {
   std::unique_ptr<OutboxReader> reader_;
   Producer producer_;
   std::thread thread_;
+  // An outbox read that found nothing is not repeated until the store reports new rows
+  // (Store::outbox_version) or kIdleReread passed: an idle agent then costs one futex wait per
+  // poll, not a SQLite query twenty times a second.
+  static constexpr std::chrono::seconds kIdleReread{1};
+  bool outbox_drained_ = false;
+  uint64_t drained_version_ = 0;
+  std::chrono::steady_clock::time_point reread_at_;
   std::atomic<bool> stopping_{false};
 
   // Uplink thread only.
