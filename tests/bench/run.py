@@ -149,20 +149,24 @@ def packed_rows(args, broker, work, size, table):
               f"{1e9 / alone['ns_per_event']:,.0f} events/CPU-s",
               f"{alone['ns_per_event']:.0f} ns/event: decode, meters, delta table "
               f"(ingest_cpu, {alone['events']:,} events){note}")
-    floors, runs = [], {"unix-datagram": [], "udp": []}
+    floors = {"unix-datagram": [], "udp": []}
+    runs = {"unix-datagram": [], "udp": []}
     for i in range(size["repeat"]):  # alternately, so all see the same conditions
-        # The floor of any agent that parses with simdjson: receive as meterd does, parse, discard.
-        floor = baseline(args.build_dir, "udp", work, size["packed"], per_payload=20,
-                         receiver=BASELINE_RECEIVER["udp"] + ("--parse",))
-        floor["per_cpu_s"] = floor["events"] / max(floor["cpu_seconds"], 1e-9)
-        floors.append(floor)
-        for transport, transport_runs in runs.items():
-            transport_runs.append(capacity_run(args, broker, work, size, transport, i))
-    floor, note = median_run(floors, lambda f: f["per_cpu_s"], lambda v: f"{v / 1e6:.2f} M")
-    table.add("baseline recvmmsg + simdjson parse, udp, 20 events/datagram",
-              f"{floor['per_cpu_s']:,.0f} events/CPU-s",
-              f"{floor['events']:,} of {floor['sent']['events']:,} events parsed, then discarded "
-              f"(recv_baseline --parse){note}")
+        for transport in runs:
+            # The floor of any agent that parses with simdjson: receive as meterd does, parse,
+            # discard.
+            floor = baseline(args.build_dir, transport, work, size["packed"], per_payload=20,
+                             receiver=BASELINE_RECEIVER[transport] + ("--parse",))
+            floor["per_cpu_s"] = floor["events"] / max(floor["cpu_seconds"], 1e-9)
+            floors[transport].append(floor)
+            runs[transport].append(capacity_run(args, broker, work, size, transport, i))
+    for transport, transport_floors in floors.items():
+        floor, note = median_run(transport_floors, lambda f: f["per_cpu_s"],
+                                 lambda v: f"{v / 1e6:.2f} M")
+        table.add(f"baseline recvmmsg + simdjson parse, {transport}, 20 events/datagram",
+                  f"{floor['per_cpu_s']:,.0f} events/CPU-s",
+                  f"{floor['events']:,} of {floor['sent']['events']:,} events parsed, then "
+                  f"discarded (recv_baseline --parse){note}")
     for transport, transport_runs in runs.items():
         run, note = median_run(transport_runs, lambda r: r["per_cpu_s"],
                                lambda v: f"{v / 1e6:.2f} M")
