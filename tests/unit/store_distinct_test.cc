@@ -158,6 +158,28 @@ void check_split(const std::vector<OutboxRow>& rows, const std::vector<std::stri
   CHECK(seen == std::multiset<std::string>(sent.begin(), sent.end()));
 }
 
+// A store opened with `options`, whose ten minute windows of one hour share `values` (3,000
+// each here), all closed at a commit three hours later, unread by the uplink, and so coarsened
+// when the outbox is over coarsen_at.
+constexpr int64_t kHour = 1672531200;  // 2023-01-01T00:00:00Z
+constexpr int64_t kHourAfter = (kHour + 3 * 3600) * 1000;
+
+std::unique_ptr<Store> coarsened_store(const StoreOptions& options,
+                                       const std::vector<std::string>& values,
+                                       CommitResult* result) {
+  std::unique_ptr<Store> store;
+  REQUIRE(Store::open(options, kHourAfter, &store));
+  CommitBatch batch;
+  for (size_t i = 0; i < values.size(); ++i) {
+    int64_t start = kHour + static_cast<int64_t>(i % 10) * 60;
+    batch.deltas.add_distinct(kUsers, start, values[i], start * 1000);
+  }
+  store->claim_outbox_rows([] { return int64_t{0}; });
+  REQUIRE(store->commit(batch, kHourAfter, result));
+  REQUIRE(store->commit({}, kHourAfter + 20'000, result));  // closes all ten, then coarsens them
+  return store;
+}
+
 }  // namespace
 
 TEST_CASE("a window with more distinct values than one record holds leaves as several partials") {
@@ -178,20 +200,9 @@ TEST_CASE("coarsening splits a merged partial's distinct values the same way") {
   TempBuffer temp;
   StoreOptions options = temp.options();
   options.coarsen_at_rows = 5;
-  std::unique_ptr<Store> store;
-  const int64_t hour = 1672531200;  // 2023-01-01T00:00:00Z
-  const int64_t now = (hour + 3 * 3600) * 1000;
-  REQUIRE(Store::open(options, now, &store));
   std::vector<std::string> values = many_values(30'000);
-  CommitBatch batch;  // ten minute windows of one hour, 3,000 values each
-  for (size_t i = 0; i < values.size(); ++i) {
-    int64_t start = hour + static_cast<int64_t>(i % 10) * 60;
-    batch.deltas.add_distinct(kUsers, start, values[i], start * 1000);
-  }
-  store->claim_outbox_rows([] { return int64_t{0}; });
   CommitResult result;
-  REQUIRE(store->commit(batch, now, &result));
-  REQUIRE(store->commit({}, now + 20'000, &result));  // closes all ten, then coarsens them
+  std::unique_ptr<Store> store = coarsened_store(options, values, &result);
   CHECK(result.rows_coarsened == 10);
   auto rows = read_outbox(options);
   for (const OutboxRow& row : rows) CHECK(row.window_size_s == 3600);
@@ -202,20 +213,9 @@ TEST_CASE("a coarsened partial split over several rows is not merged again at th
   TempBuffer temp;
   StoreOptions options = temp.options();
   options.coarsen_at_rows = 3;
-  std::unique_ptr<Store> store;
-  const int64_t hour = 1672531200;  // 2023-01-01T00:00:00Z
-  const int64_t now = (hour + 3 * 3600) * 1000;
-  REQUIRE(Store::open(options, now, &store));
   std::vector<std::string> values = many_values(30'000);
-  CommitBatch batch;
-  for (size_t i = 0; i < values.size(); ++i) {
-    int64_t start = hour + static_cast<int64_t>(i % 10) * 60;
-    batch.deltas.add_distinct(kUsers, start, values[i], start * 1000);
-  }
-  store->claim_outbox_rows([] { return int64_t{0}; });
   CommitResult result;
-  REQUIRE(store->commit(batch, now, &result));
-  REQUIRE(store->commit({}, now + 20'000, &result));
+  std::unique_ptr<Store> store = coarsened_store(options, values, &result);
   auto coarsened = read_outbox(options);
   REQUIRE(coarsened.size() > 3);  // still over coarsen_at: every commit tries again
 
@@ -223,7 +223,7 @@ TEST_CASE("a coarsened partial split over several rows is not merged again at th
   for (int i = 1; i <= 3; ++i) {
     CommitBatch other;
     other.deltas.add(kTokens, kWindow, 1, kInside);
-    REQUIRE(store->commit(other, now + 20'000 + i * 1000, &result));
+    REQUIRE(store->commit(other, kHourAfter + 20'000 + i * 1000, &result));
     CHECK(result.rows_coarsened == 0);
   }
   auto after = read_outbox(options);
