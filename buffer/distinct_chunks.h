@@ -21,7 +21,7 @@ class DistinctChunks {
   // 256 KiB of values per record: a quarter of Kafka's default message.max.bytes, which leaves
   // room for the record's other fields (subject and group values) whatever their size.
   static constexpr size_t kMaxArrayBytes = 256 * 1024;
-  // The longest value a UNIQUE_COUNT meter accepts (longer ones are dead letters, meter_set.h):
+  // The longest value a UNIQUE_COUNT meter accepts (longer ones are dead letters: Meter::distinct_value):
   // at most 6 bytes of JSON a byte once escaped, so one value never makes a record too large.
   static constexpr size_t kMaxValueBytes = 4096;
 
