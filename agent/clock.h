@@ -12,4 +12,12 @@ inline int64_t wall_clock_ms() {
       .count();
 }
 
+// A monotonic clock in milliseconds (any origin): dedup keys age by it, since a wall clock
+// stepped forward would expire them early.
+inline int64_t steady_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace meterd

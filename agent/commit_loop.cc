@@ -84,7 +84,7 @@ void CommitLoop::release_freed_memory(size_t batch_entries) {
 
 Status CommitLoop::commit_pending() {
   CommitResult result;
-  Status status = store_.commit(pending_, wall_clock_ms(), &result);
+  Status status = store_.commit(pending_, wall_clock_ms(), steady_clock_ms(), &result);
   if (status && result.refused) {
     refuse_pending("the buffer is at buffer.max_size");
   } else if (!status && ++failed_commits_ >= kMaxFailedCommits) {
@@ -98,10 +98,20 @@ Status CommitLoop::commit_pending() {
                    result.rows_coarsened);
     }
     if (result.dedup_keys_shed > 0) {
-      spdlog::warn("buffer at buffer.max_size: {} dedup keys more than an hour old forgotten "
-                   "before their dedup_window ended, to keep accepting events (a resend of "
-                   "those events would now count twice)",
-                   result.dedup_keys_shed);
+      dedup_keys_shed_ += result.dedup_keys_shed;
+      spdlog::warn("dedup keys over buffer.dedup_max_size: {} oldest forgotten ({} in all); "
+                   "resends are now recognised for {:.1f} minutes after the first arrival "
+                   "instead of buffer.dedup_window",
+                   result.dedup_keys_shed, dedup_keys_shed_.load(),
+                   static_cast<double>(result.dedup_horizon_ms) / 60'000.0);
+    }
+    if (result.windows_split > 0) {
+      spdlog::warn("{} windows sent early so that their sums stay within a double's range",
+                   result.windows_split);
+    }
+    if (result.deltas_refused > 0) {
+      spdlog::error("{} merged deltas had sums beyond a double's range; kept as dead letters",
+                    result.deltas_refused);
     }
     if (result.dead_letters_evicted > 0) {
       dead_letters_evicted_ += result.dead_letters_evicted;

@@ -41,6 +41,7 @@ class CommitLoop {
   int64_t commits() const { return commits_.load(); }
   int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
   int64_t events_refused() const { return events_refused_.load(); }
+  int64_t dedup_keys_shed() const { return dedup_keys_shed_.load(); }
 
   static constexpr int kMaxFailedCommits = 5;
 
@@ -67,6 +68,7 @@ class CommitLoop {
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> dead_letters_evicted_{0};
   std::atomic<int64_t> events_refused_{0};
+  std::atomic<int64_t> dedup_keys_shed_{0};
 };
 
 }  // namespace meterd

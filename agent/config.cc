@@ -197,11 +197,12 @@ void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
 void ConfigReader::read_buffer(const YAML::Node& node, Config* config) {
   if (!check_map(node, "buffer",
                  {"path", "commit_interval", "dead_letter_limit", "dedup_window", "max_size",
-                  "coarsen_at"})) {
+                  "dedup_max_size", "coarsen_at"})) {
     return;
   }
   count(node, "buffer", "coarsen_at", &config->buffer.coarsen_at_rows);
   size(node, "buffer", "max_size", &config->buffer.max_size_bytes);
+  size(node, "buffer", "dedup_max_size", &config->buffer.dedup_max_size_bytes);
   duration(node, "buffer", "dedup_window", &config->buffer.dedup_window_ms);
   if (node["path"]) scalar(node["path"], "buffer.path", &config->buffer.path);
   duration(node, "buffer", "commit_interval", &config->buffer.commit_interval_ms);

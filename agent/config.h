@@ -57,7 +57,8 @@ struct Config {
     int64_t commit_interval_ms = 200;
     int64_t dead_letter_limit = 10'000;
     int64_t dedup_window_ms = 24 * 3600 * 1000LL;
-    int64_t max_size_bytes = 1LL << 30;  // 1 GiB
+    int64_t max_size_bytes = 1LL << 30;  // 1 GiB of usage (windows, outbox, dead letters)
+    int64_t dedup_max_size_bytes = 256LL << 20;  // the dedup keys' own bound
     int64_t coarsen_at_rows = 1'000'000;  // outbox rows; 0: never coarsen
   } buffer;
 

@@ -65,6 +65,7 @@ Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store
                        config.buffer.dead_letter_limit, config.buffer.dedup_window_ms,
                        config.buffer.max_size_bytes,  config.buffer.coarsen_at_rows};
   options.partials_every_ms = config.windows.partials_every_ms;
+  options.dedup_max_bytes = config.buffer.dedup_max_size_bytes;
   return Store::open(options, wall_clock_ms(), store);
 }
 

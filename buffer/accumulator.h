@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -31,6 +32,10 @@ struct Accumulator {
       latest_time_ms = time_ms;
     }
   }
+
+  // Whether a record can carry it: a sum beyond the doubles is +-inf (or NaN), which neither
+  // SQLite's REAL nor the record's JSON holds.
+  bool finite() const { return std::isfinite(value_sum) && std::isfinite(latest_value); }
 
   // Merges a partial that arrived after this one.
   void merge(const Accumulator& later) {

@@ -139,8 +139,26 @@ CREATE INDEX dedup_timeless_by_seen ON dedup (seen_ms)
   WHERE key >= x'8000000000000000' AND key < x'8000000000000001';
 )sql";
 
+// Version 5: dedup keys expire by arrival as well as by event time. A key whose event arrived
+// long after its time (or had no time) is marked `by_arrival` and expires `dedup_window` after it
+// was seen, through a partial index on seen_ms over those keys only; the others (nearly all: an
+// event arrives close to its time) still expire as a range at the head of the key order. Before,
+// an event older than dedup_window but within max_lateness had its key expire in the commit that
+// wrote it, and a resend counted twice. The store's clock no longer keeps a high-water mark
+// (a wall clock stepped forward and back held windows open until real time caught up).
+// The buffer id (meta `buffer_id`, which goes into every idempotency key) is made by the store
+// at open when the file has none; rows already in the outbox keep the keys they were given.
+constexpr const char* kMigrateToV5 = R"sql(
+ALTER TABLE dedup ADD COLUMN by_arrival INTEGER NOT NULL DEFAULT 0;
+UPDATE dedup SET by_arrival = 1 WHERE key >= x'8000000000000000' AND key < x'8000000000000001';
+DROP INDEX dedup_timeless_by_seen;
+CREATE INDEX dedup_by_arrival ON dedup (seen_ms) WHERE by_arrival = 1;
+DELETE FROM meta WHERE key = 'clock_high_water_ms';
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3, kMigrateToV4};
+constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3, kMigrateToV4,
+                                       kMigrateToV5};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 Status read_version(sqlite3* db, int* version) {

@@ -62,7 +62,9 @@ Status Store::open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<
   if (Status s = apply_schema(store->db_.get()); !s) return s;
   if (options.max_size_bytes > 0) {
     // The hard stop: 25% above the soft limit, for the closing and bookkeeping of a full buffer.
-    int64_t hard_pages = options.max_size_bytes * 5 / 4 / 4096 + 64;
+    // The dedup keys' own bound is added, as they are held to it separately.
+    int64_t hard_pages =
+        (options.max_size_bytes + options.dedup_max_bytes) * 5 / 4 / 4096 + 64;
     if (Status s = exec(store->db_.get(),
                         fmt::format("PRAGMA max_page_count = {}", hard_pages));
         !s) {
@@ -72,6 +74,16 @@ Status Store::open(const StoreOptions& options, int64_t now_ms, std::unique_ptr<
   if (Status s = store->prepare_statements(); !s) return s;
   if (Status s = store->load_meta(now_ms); !s) return s;
   if (Status s = store->count_outbox(); !s) return s;
+  {
+    // Every row that was ever in the outbox may have been handed to a producer by an earlier
+    // process (its confirmations lost with it), so coarsening leaves them all be.
+    Statement highest;
+    Status s = highest.prepare(
+        store->db_.get(),
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)");
+    if (s) s = read_int(highest, &store->claimed_through_);
+    if (!s) return s;
+  }
   if (Status s = store->refresh_due_times(); !s) return s;
   *out = std::move(store);
   return Status::ok();
@@ -89,11 +101,12 @@ Status Store::prepare_statements() {
   prepare(select_next_close_,
           "SELECT coalesce(min(closes_at_ms), 9223372036854775807) FROM open_windows");
   // The same ranges as the expiry statements below (the second one the partial index's).
-  prepare(select_oldest_timed_dedup_,
-          "SELECT key FROM dedup WHERE key >= x'8000000000000001' ORDER BY key LIMIT 1");
-  prepare(select_oldest_timeless_dedup_, R"sql(
-    SELECT coalesce(min(seen_ms), 9223372036854775807) FROM dedup
-    WHERE key >= x'8000000000000000' AND key < x'8000000000000001')sql");
+  // Timed keys from the expiry floor on (below it there are only by-arrival keys), and the
+  // by-arrival keys through their partial index.
+  prepare(select_oldest_timed_dedup_, R"sql(
+    SELECT key FROM dedup WHERE key >= ?1 AND by_arrival = 0 ORDER BY key LIMIT 1)sql");
+  prepare(select_oldest_by_arrival_dedup_, R"sql(
+    SELECT coalesce(min(seen_ms), 9223372036854775807) FROM dedup WHERE by_arrival = 1)sql");
   prepare(insert_series_, "INSERT INTO series (identity, identity_hash) VALUES (?1, ?2)");
   // Most merges add to a row an earlier commit of the interval created: an UPDATE by primary
   // key is one B-tree descent where the UPSERT tries the INSERT first (13% of a commit of 9,000
@@ -106,7 +119,8 @@ Status Store::prepare_statements() {
       value_max = max(value_max, ?7),
       latest_value = CASE WHEN ?9 >= latest_time_ms THEN ?8 ELSE latest_value END,
       latest_time_ms = max(latest_time_ms, ?9)
-    WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3)sql");
+    WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3
+      AND abs(value_sum + ?5) <= ?10)sql");
   prepare(upsert_window_, R"sql(
     INSERT INTO open_windows (series_id, window_start, window_size_s, revision, closes_at_ms,
                               event_count, value_sum, value_min, value_max, latest_value,
@@ -145,18 +159,26 @@ Status Store::prepare_statements() {
           "INSERT INTO dead_letters (received_ms, listener, reason, raw) VALUES (?1, ?2, ?3, ?4)");
   prepare(evict_dead_letters_,
           "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?1");
-  prepare(insert_dedup_, "INSERT OR IGNORE INTO dedup (key, seen_ms) VALUES (?1, ?2)");
-  // Bounded per commit (?2), so a backlog of expired keys never makes one commit slow.
-  // Keys start with the event time (keyed_events.h): those with a time expire by it, a range at
-  // the head of the B-tree; those without one (time 0, x'8000000000000000') by when they were
-  // seen, through a partial index.
+  prepare(insert_dedup_,
+          "INSERT OR IGNORE INTO dedup (key, seen_ms, by_arrival) VALUES (?1, ?2, ?3)");
+  // Bounded per commit (?3), so a backlog of expired keys never makes one commit slow.
+  // Keys start with the event time (keyed_events.h): timed keys expire by it, a range at the head
+  // of the B-tree from the expiry floor (?1); by-arrival keys by when they were seen, through the
+  // partial index.
   prepare(expire_timed_dedup_, R"sql(
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
-      WHERE key >= x'8000000000000001' AND key < ?1 LIMIT ?2))sql");
-  prepare(expire_timeless_dedup_, R"sql(
+      WHERE key >= ?1 AND key < ?2 AND by_arrival = 0 LIMIT ?3))sql");
+  prepare(expire_by_arrival_dedup_, R"sql(
     DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
-      WHERE key >= x'8000000000000000' AND key < x'8000000000000001' AND seen_ms < ?1
-      LIMIT ?2))sql");
+      WHERE by_arrival = 1 AND seen_ms < ?1 LIMIT ?2))sql");
+  // Over the bound: the oldest of a kind, whatever their age.
+  prepare(shed_timed_dedup_, R"sql(
+    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
+      WHERE key >= ?1 AND by_arrival = 0 ORDER BY key LIMIT ?2))sql");
+  prepare(shed_by_arrival_dedup_, R"sql(
+    DELETE FROM dedup WHERE key IN (SELECT key FROM dedup
+      WHERE by_arrival = 1 ORDER BY seen_ms LIMIT ?1))sql");
+  prepare(count_dedup_, "SELECT count(*) FROM dedup");
   // Each NOT IN list is built once per run (one scan of each table), not looked up per series:
   // the outbox has no index on series_id, and needs none elsewhere. open_distinct rows belong
   // to open windows; it is listed anyway, as a deleted id may be reused by the next new series.
@@ -176,6 +198,19 @@ Status Store::prepare_statements() {
     StatementUse use(page_size);
     if (s && page_size.step(&s)) page_size_ = page_size.column_int(0);
   }
+  // After the wall clock stepped back (?1: now): a row closes no later than at its window's
+  // on-time close or one grace (?2) from now, as a row opened now would.
+  prepare(clamp_closes_, R"sql(
+    UPDATE open_windows SET closes_at_ms =
+      max((window_start + window_size_s) * 1000 + ?2, ?1 + ?2)
+    WHERE closes_at_ms > max((window_start + window_size_s) * 1000 + ?2, ?1 + ?2))sql");
+  prepare(select_one_window_, R"sql(
+    SELECT revision, event_count, value_sum, value_min, value_max, latest_value, latest_time_ms
+    FROM open_windows WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3)sql");
+  prepare(delete_one_distinct_, R"sql(
+    DELETE FROM open_distinct WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3)sql");
+  prepare(delete_one_window_, R"sql(
+    DELETE FROM open_windows WHERE series_id = ?1 AND window_start = ?2 AND window_size_s = ?3)sql");
   prepare(select_open_series_, R"sql(
     SELECT s.identity, w.window_start FROM open_windows w JOIN series s USING (series_id))sql");
   return s;
@@ -185,6 +220,7 @@ Status Store::load_meta(int64_t now_ms) {
   Statement read;
   if (Status s = read.prepare(db_.get(), "SELECT key, value FROM meta"); !s) return s;
   int64_t stored_window_size_s = 0;
+  bool dedup_counted = false;
   Status status;
   {
     StatementUse use(read);
@@ -192,8 +228,12 @@ Status Store::load_meta(int64_t now_ms) {
       std::string_view key = read.column_text(0);
       std::string value(read.column_text(1));
       if (key == "agent_id") agent_id_ = value;
+      if (key == "buffer_id") buffer_id_ = value;
       if (key == "commit_seq") commit_seq_ = std::stoll(value);
-      if (key == "clock_high_water_ms") clock_high_water_ms_ = std::stoll(value);
+      if (key == "dedup_keys") {
+        dedup_keys_ = std::stoll(value);
+        dedup_counted = true;
+      }
       if (key == "emitted_through_ms") emitted_through_ms_ = std::stoll(value);
       if (key == "window_size_s") stored_window_size_s = std::stoll(value);
     }
@@ -202,12 +242,20 @@ Status Store::load_meta(int64_t now_ms) {
 
   if (!options_.agent_id.empty()) agent_id_ = options_.agent_id;
   if (agent_id_.empty()) agent_id_ = host_name();
+  // A new buffer, or one from before buffer ids: its outbox rows keep the keys they have.
+  if (buffer_id_.empty()) buffer_id_ = new_buffer_id();
+  // Counted once (a buffer from before the count was kept); afterwards kept in step.
+  if (!dedup_counted) {
+    if (Status s = read_int(count_dedup_, &dedup_keys_); !s) return s;
+  }
+  timed_expiry_floor_.assign("\x80\0\0\0\0\0\0\x01", 8);
+  last_now_ms_ = now_ms;
 
   // A new window size must not reuse revision 0 of a window the old size already emitted with
   // the same start: every window of the new size that starts before now counts as emitted.
   int64_t size_s = options_.window_size_s;
   if (stored_window_size_s != 0 && stored_window_size_s != size_s) {
-    int64_t now_s = std::max(now_ms, clock_high_water_ms_) / 1000;
+    int64_t now_s = now_ms / 1000;
     int64_t last_end_s = (now_s / size_s + 1) * size_s;
     emitted_through_ms_ = std::max(emitted_through_ms_, last_end_s * 1000 + options_.grace_ms);
   }
@@ -224,8 +272,9 @@ Status Store::save_meta() {
     return save_meta_.run();
   };
   Status s = put("agent_id", agent_id_);
+  if (s) s = put("buffer_id", buffer_id_);
   if (s) s = put("commit_seq", std::to_string(commit_seq_));
-  if (s) s = put("clock_high_water_ms", std::to_string(clock_high_water_ms_));
+  if (s) s = put("dedup_keys", std::to_string(dedup_keys_));
   if (s) s = put("emitted_through_ms", std::to_string(emitted_through_ms_));
   if (s) s = put("window_size_s", std::to_string(options_.window_size_s));
   return s;
@@ -247,23 +296,31 @@ Status Store::in_transaction(const std::function<Status()>& body) {
   return status;
 }
 
-Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result) {
+int64_t Store::dedup_clock(int64_t now_ms, int64_t steady_ms) {
+  if (dedup_anchor_wall_ms_ == std::numeric_limits<int64_t>::min()) {
+    dedup_anchor_wall_ms_ = now_ms;
+    dedup_anchor_steady_ms_ = steady_ms;
+  }
+  return dedup_anchor_wall_ms_ + (steady_ms - dedup_anchor_steady_ms_);
+}
+
+Status Store::commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms,
+                     CommitResult* result) {
   *result = CommitResult{};
   std::vector<int64_t> delivered;
   {
     std::lock_guard lock(delivered_mutex_);
     delivered.swap(delivered_);
   }
+  const int64_t dedup_now = dedup_clock(now_ms, steady_ms);
   // An idle agent writes nothing. With no events, no deliveries and nothing due, a transaction
   // would only rewrite the meta row: a WAL frame and an fsync every commit_interval, 40 KiB/s
-  // (3 GB a day) from a sidecar with nothing to do. (Dedup keys then expire with the next
-  // commit that has work.)
-  if (batch.empty() && delivered.empty() && !work_due(std::max(clock_high_water_ms_, now_ms))) {
-    return Status::ok();
-  }
-  int64_t saved_seq = commit_seq_, saved_clock = clock_high_water_ms_,
-          saved_emitted = emitted_through_ms_, saved_partials = next_partials_ms_,
-          saved_series_gc = next_series_gc_ms_, saved_outbox_rows = outbox_rows_;
+  // (3 GB a day) from a sidecar with nothing to do.
+  if (batch.empty() && delivered.empty() && !work_due(now_ms, dedup_now)) return Status::ok();
+  int64_t saved_seq = commit_seq_, saved_emitted = emitted_through_ms_,
+          saved_partials = next_partials_ms_, saved_series_gc = next_series_gc_ms_,
+          saved_outbox_rows = outbox_rows_, saved_dedup_keys = dedup_keys_;
+  std::string saved_floor = timed_expiry_floor_;
   // Coarsening must not only merge rows the uplink has not read, it must also commit before the
   // uplink reads again: a read between the merge and the COMMIT would still see (and send) the
   // merged rows. So the claim mutex is held for the whole transaction.
@@ -271,24 +328,30 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
   if (options_.coarsen_at_rows > 0) claim.lock();
   Status status = in_transaction([&] {
     ++commit_seq_;
-    clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
-    int64_t now = clock_high_water_ms_;
+    const int64_t now = now_ms;
     Status s;
-    bool full = options_.max_size_bytes > 0 && used_bytes() >= options_.max_size_bytes;
-    if (full) {
-      // Usage outranks duplicate protection: keys past their first hour go before events do.
-      s = expire_dedup_keys(now - kDedupKeptWhenFull_ms, kDedupShedPerCommit,
-                            &result->dedup_keys_shed);
-      full = used_bytes() >= options_.max_size_bytes;
+    if (now < last_now_ms_) {
+      // The wall clock stepped back: timers set by the later clock would hold rows open until
+      // it caught up.
+      s = clamp_closes_after_clock_step(now);
+      next_partials_ms_ = std::min(next_partials_ms_, now + options_.partials_every_ms);
+      next_series_gc_ms_ = std::min(next_series_gc_ms_, now + options_.series_gc_interval_ms);
     }
-    result->refused = full;
+    if (s) s = maintain_dedup(dedup_now);
+    // Usage is held to max_size; the dedup keys to their own bound (maintain_dedup).
+    result->refused = options_.max_size_bytes > 0 &&
+                      used_bytes() - dedup_keys_ * kDedupBytesPerKey >= options_.max_size_bytes;
     if (s && !result->refused) {
       s = merge_deltas(batch.deltas, now, result);
       WindowTable admitted;
-      if (s) s = admit_keyed(batch.keyed, now, &admitted, result);
+      if (s) s = admit_keyed(batch.keyed, dedup_now, &admitted, result);
       if (s) s = merge_deltas(admitted, now, result);
       if (s) s = add_dead_letters(batch.dead_letters, result);
+      if (s && !refused_deltas_.empty()) s = add_dead_letters(refused_deltas_, result);
     }
+    // After the admissions, so the bound holds at every COMMIT.
+    if (s) s = shed_dedup_keys(dedup_now, result);
+    refused_deltas_.clear();
     if (s) s = close_due(now, result);
     if (s && options_.partials_every_ms > 0 && now >= next_partials_ms_) {
       // Early partials: every open row goes out now, as at shutdown (see store.h).
@@ -313,19 +376,28 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, CommitResult* res
     mark_delivered(delivered);  // rolled back: delete them next time
     commit_seq_ = saved_seq;
     outbox_rows_ = saved_outbox_rows;
-    clock_high_water_ms_ = saved_clock;
     emitted_through_ms_ = saved_emitted;
     next_partials_ms_ = saved_partials;
     next_series_gc_ms_ = saved_series_gc;
+    dedup_keys_ = saved_dedup_keys;
+    timed_expiry_floor_ = saved_floor;
+  } else {
+    last_now_ms_ = now_ms;
   }
   return status;
 }
 
-Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
+Status Store::clamp_closes_after_clock_step(int64_t now_ms) {
+  StatementUse use(clamp_closes_);
+  clamp_closes_.bind(1, now_ms);
+  clamp_closes_.bind(2, options_.grace_ms);
+  return clamp_closes_.run();
+}
+
+Status Store::close_all_windows(int64_t, CommitResult* result) {
   *result = CommitResult{};
   int64_t saved_emitted = emitted_through_ms_, saved_outbox_rows = outbox_rows_;
   Status status = in_transaction([&] {
-    clock_high_water_ms_ = std::max(clock_high_water_ms_, now_ms);
     Status s = close_due(std::numeric_limits<int64_t>::max(), result);
     if (s) s = save_meta();
     return s;
@@ -338,10 +410,24 @@ Status Store::close_all_windows(int64_t now_ms, CommitResult* result) {
   return status;
 }
 
-bool Store::work_due(int64_t now_ms) const {
-  return now_ms >= next_close_ms_ || now_ms >= next_dedup_expiry_ms_ ||
+bool Store::work_due(int64_t now_ms, int64_t dedup_now_ms) const {
+  return now_ms >= next_close_ms_ || dedup_now_ms >= next_dedup_expiry_ms_ ||
+         now_ms < last_now_ms_ || dedup_keys_ > dedup_max_keys() ||
          (options_.partials_every_ms > 0 && now_ms >= next_partials_ms_) ||
          (options_.coarsen_at_rows > 0 && outbox_rows_ > options_.coarsen_at_rows);
+}
+
+Status Store::oldest_dedup_keys(int64_t* oldest_timed_ms, int64_t* oldest_by_arrival_ms) {
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  *oldest_timed_ms = *oldest_by_arrival_ms = kNone;
+  Status status = read_int(select_oldest_by_arrival_dedup_, oldest_by_arrival_ms);
+  if (!status) return status;
+  StatementUse use(select_oldest_timed_dedup_);
+  select_oldest_timed_dedup_.bind_blob(1, timed_expiry_floor_);
+  if (select_oldest_timed_dedup_.step(&status)) {
+    *oldest_timed_ms = dedup_key_time_ms(select_oldest_timed_dedup_.column_text(0));
+  }
+  return status;
 }
 
 Status Store::refresh_due_times() {
@@ -349,21 +435,15 @@ Status Store::refresh_due_times() {
   // skipped.
   constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
   next_close_ms_ = next_dedup_expiry_ms_ = std::numeric_limits<int64_t>::min();
-  int64_t next_close = kNone, oldest_timeless_ms = kNone, oldest_timed_ms = kNone;
+  int64_t next_close = kNone, oldest_timed_ms = kNone, oldest_by_arrival_ms = kNone;
   Status status = read_int(select_next_close_, &next_close);
-  if (status) status = read_int(select_oldest_timeless_dedup_, &oldest_timeless_ms);
+  if (status) status = oldest_dedup_keys(&oldest_timed_ms, &oldest_by_arrival_ms);
   if (!status) return status;
-  {
-    StatementUse use(select_oldest_timed_dedup_);
-    if (select_oldest_timed_dedup_.step(&status)) {
-      oldest_timed_ms = dedup_key_time_ms(select_oldest_timed_dedup_.column_text(0));
-    }
-    if (!status) return status;
-  }
-  int64_t oldest_key_ms = std::min(oldest_timed_ms, oldest_timeless_ms);
   next_close_ms_ = next_close;
-  next_dedup_expiry_ms_ =
-      oldest_key_ms == kNone ? kNone : oldest_key_ms + options_.dedup_window_ms;
+  const int64_t window = options_.dedup_window_ms;
+  int64_t timed_due = oldest_timed_ms == kNone ? kNone : oldest_timed_ms + window + kDedupLateAfter_ms;
+  int64_t by_arrival_due = oldest_by_arrival_ms == kNone ? kNone : oldest_by_arrival_ms + window;
+  next_dedup_expiry_ms_ = std::min(timed_due, by_arrival_due);
   return Status::ok();
 }
 
@@ -406,6 +486,19 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
   deltas.for_each_entry([&](std::string_view identity, int64_t window_start,
                             const Accumulator& acc, const DistinctValues& distinct) {
     if (!status) return;
+    if (!acc.finite()) {
+      // Only a merge of batches kept over failed commits can get here (ingest refuses an event
+      // that would make its own table's sum non-finite); SQLite cannot store it, and failing
+      // the commit would refuse every client's events.
+      ++result->deltas_refused;
+      refused_deltas_.push_back(DeadLetter{
+          now_ms, "store",
+          fmt::format("window {}: {} events whose sum is beyond ±1.8e308 after batches kept "
+                      "over failed commits were merged",
+                      window_start, acc.event_count),
+          std::string(identity)});
+      return;
+    }
     int64_t id = 0;
     status = series_id(identity, &id);
     if (!status) return;
@@ -415,8 +508,8 @@ Status Store::merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResu
     // would have closed on time (after an early close) stays open until then.
     int64_t closes_at_ms =
         on_time ? closes_on_time_ms : std::max(closes_on_time_ms, now_ms + options_.grace_ms);
-    status =
-        merge_window(id, window_start, on_time ? int64_t{0} : commit_seq_, closes_at_ms, acc);
+    status = merge_window(id, identity, window_start, on_time ? int64_t{0} : commit_seq_,
+                          closes_at_ms, acc, result);
     for (const std::string& value : distinct) {
       if (!status) return;
       StatementUse insert(insert_distinct_);
@@ -443,15 +536,34 @@ void bind_window_key(Statement& statement, int64_t series_id, int64_t window_sta
 
 }  // namespace
 
-Status Store::merge_window(int64_t series_id, int64_t window_start, int64_t revision,
-                           int64_t closes_at_ms, const Accumulator& acc) {
+Status Store::merge_window(int64_t series_id, std::string_view identity, int64_t window_start,
+                           int64_t revision, int64_t closes_at_ms, const Accumulator& acc,
+                           CommitResult* result) {
   const int64_t size_s = options_.window_size_s;
   {
     StatementUse use(update_window_);
     bind_window_key(update_window_, series_id, window_start, size_s);
     bind_accumulator(update_window_, 4, acc);
+    update_window_.bind(10, std::numeric_limits<double>::max());  // the guard: a finite sum
     if (Status s = update_window_.run(); !s) return s;
     if (sqlite3_changes(db_.get()) == 1) return Status::ok();
+  }
+  // No row, or one whose sum would leave the doubles (the UPDATE's guard): that row goes out as
+  // it is, and the delta opens a new revision, so every record carries a finite sum.
+  Accumulator open;
+  bool found = false;
+  {
+    Status status;
+    StatementUse use(select_one_window_);
+    bind_window_key(select_one_window_, series_id, window_start, size_s);
+    found = select_one_window_.step(&status);
+    if (!status) return status;
+  }
+  if (found) {
+    if (Status s = close_one(series_id, identity, window_start, result); !s) return s;
+    ++result->windows_split;
+    // Fresh, as for a split distinct array: the closed row may have had this commit's number.
+    revision = ++commit_seq_;
   }
   StatementUse use(upsert_window_);
   bind_window_key(upsert_window_, series_id, window_start, size_s);
@@ -461,43 +573,129 @@ Status Store::merge_window(int64_t series_id, int64_t window_start, int64_t revi
   return upsert_window_.run();
 }
 
-Status Store::admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
+Status Store::close_one(int64_t series_id, std::string_view identity, int64_t window_start,
+                        CommitResult* result) {
+  const int64_t size_s = options_.window_size_s;
+  int64_t revision = 0;
+  Accumulator values;
+  {
+    Status status;
+    StatementUse use(select_one_window_);
+    bind_window_key(select_one_window_, series_id, window_start, size_s);
+    if (!select_one_window_.step(&status)) return status;
+    revision = select_one_window_.column_int(0);
+    values = read_accumulator(select_one_window_, 1);
+  }
+  std::vector<std::string> arrays;
+  if (Status s = distinct_arrays(series_id, window_start, size_s, &arrays); !s) return s;
+  if (Status s =
+          insert_partial(series_id, identity, window_start, size_s, revision, values, arrays);
+      !s) {
+    return s;
+  }
+  emitted_through_ms_ =
+      std::max(emitted_through_ms_, (window_start + size_s) * 1000 + options_.grace_ms);
+  ++result->windows_closed;
+  for (Statement* remove : {&delete_one_distinct_, &delete_one_window_}) {
+    StatementUse use(*remove);
+    bind_window_key(*remove, series_id, window_start, size_s);
+    if (Status s = remove->run(); !s) return s;
+  }
+  return Status::ok();
+}
+
+Status Store::admit_keyed(const KeyedEvents& keyed, int64_t dedup_now_ms, WindowTable* admitted,
                           CommitResult* result) {
   Status status;
   bool failed = false;
   keyed.merge_admitted(
       [&](const DedupKey& key, bool* admit_failed) {
+        int64_t event_time_ms = dedup_key_time_ms(
+            std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+        // A key that cannot expire by its event time without ending too early (no time, or a
+        // time long before its arrival) expires by its arrival (FORMAT.md, `dedup`).
+        bool by_arrival =
+            event_time_ms == 0 || event_time_ms < dedup_now_ms - kDedupLateAfter_ms;
         StatementUse use(insert_dedup_);
         insert_dedup_.bind_blob(
             1, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
-        insert_dedup_.bind(2, now_ms);
+        insert_dedup_.bind(2, dedup_now_ms);
+        insert_dedup_.bind(3, int64_t{by_arrival});
         status = insert_dedup_.run();
         *admit_failed = !status;
         bool first_time = status && sqlite3_changes(db_.get()) == 1;
+        if (first_time) ++dedup_keys_;
         if (status && !first_time) ++result->duplicates_dropped;
         return first_time;
       },
       admitted, &failed);
-  if (!status) return status;
-  int64_t expired = 0;
-  return expire_dedup_keys(now_ms - options_.dedup_window_ms, kDedupExpiredPerCommit, &expired);
+  return status;
 }
 
-Status Store::expire_dedup_keys(int64_t cutoff_ms, int64_t limit, int64_t* deleted) {
-  DedupTimePrefix cutoff = dedup_time_prefix(cutoff_ms);
+int64_t Store::dedup_max_keys() const {
+  return options_.dedup_max_bytes > 0 ? options_.dedup_max_bytes / kDedupBytesPerKey
+                                      : std::numeric_limits<int64_t>::max();
+}
+
+Status Store::maintain_dedup(int64_t dedup_now_ms) {
+  const int64_t window = options_.dedup_window_ms;
+  // Timed keys: seen at most kDedupLateAfter_ms after their time, so one whose time is this far
+  // back was seen more than dedup_window ago.
+  const int64_t timed_cutoff_ms = dedup_now_ms - window - kDedupLateAfter_ms;
+  DedupTimePrefix cutoff = dedup_time_prefix(timed_cutoff_ms);
+  std::string_view cutoff_blob(reinterpret_cast<const char*>(cutoff.data()), cutoff.size());
   {
     StatementUse use(expire_timed_dedup_);
-    expire_timed_dedup_.bind_blob(
-        1, std::string_view(reinterpret_cast<const char*>(cutoff.data()), cutoff.size()));
-    expire_timed_dedup_.bind(2, limit);
+    expire_timed_dedup_.bind_blob(1, timed_expiry_floor_);
+    expire_timed_dedup_.bind_blob(2, cutoff_blob);
+    expire_timed_dedup_.bind(3, kDedupExpiredPerCommit);
     if (Status s = expire_timed_dedup_.run(); !s) return s;
-    *deleted += sqlite3_changes(db_.get());
+    int64_t deleted = sqlite3_changes(db_.get());
+    dedup_keys_ -= deleted;
+    // All timed keys below the cutoff are gone: later scans start there (new timed keys are
+    // never below it: their time is within kDedupLateAfter_ms of now).
+    if (deleted < kDedupExpiredPerCommit && cutoff_blob > std::string_view(timed_expiry_floor_)) {
+      timed_expiry_floor_.assign(cutoff_blob);
+    }
   }
-  StatementUse use(expire_timeless_dedup_);
-  expire_timeless_dedup_.bind(1, cutoff_ms);
-  expire_timeless_dedup_.bind(2, limit);
-  if (Status s = expire_timeless_dedup_.run(); !s) return s;
-  *deleted += sqlite3_changes(db_.get());
+  {
+    StatementUse use(expire_by_arrival_dedup_);
+    expire_by_arrival_dedup_.bind(1, dedup_now_ms - window);
+    expire_by_arrival_dedup_.bind(2, kDedupExpiredPerCommit);
+    if (Status s = expire_by_arrival_dedup_.run(); !s) return s;
+    dedup_keys_ -= sqlite3_changes(db_.get());
+  }
+  return Status::ok();
+}
+
+Status Store::shed_dedup_keys(int64_t dedup_now_ms, CommitResult* result) {
+  // Oldest first, from whichever kind holds the older key, a slice at a time.
+  constexpr int64_t kSlice = 10'000;
+  const int64_t max_keys = dedup_max_keys();
+  while (dedup_keys_ > max_keys && result->dedup_keys_shed < kDedupShedPerCommit) {
+    int64_t oldest_timed = 0, oldest_by_arrival = 0;
+    if (Status s = oldest_dedup_keys(&oldest_timed, &oldest_by_arrival); !s) return s;
+    int64_t n = std::min({dedup_keys_ - max_keys, kSlice,
+                          kDedupShedPerCommit - result->dedup_keys_shed});
+    Statement& shed = oldest_timed <= oldest_by_arrival ? shed_timed_dedup_ : shed_by_arrival_dedup_;
+    StatementUse use(shed);
+    if (&shed == &shed_timed_dedup_) {
+      shed.bind_blob(1, timed_expiry_floor_);
+      shed.bind(2, n);
+    } else {
+      shed.bind(1, n);
+    }
+    if (Status s = shed.run(); !s) return s;
+    int64_t deleted = sqlite3_changes(db_.get());
+    if (deleted == 0) break;  // the count was off; nothing more to shed
+    dedup_keys_ -= deleted;
+    result->dedup_keys_shed += deleted;
+  }
+  if (result->dedup_keys_shed > 0) {
+    int64_t oldest_timed = 0, oldest_by_arrival = 0;
+    if (Status s = oldest_dedup_keys(&oldest_timed, &oldest_by_arrival); !s) return s;
+    result->dedup_horizon_ms = dedup_now_ms - std::min(oldest_timed, oldest_by_arrival);
+  }
   return Status::ok();
 }
 
@@ -578,7 +776,7 @@ Status Store::insert_partial(int64_t series_id, std::string_view identity, int64
       part.value_sum = 0;
     }
     StatementUse insert(insert_outbox_);
-    insert_outbox_.bind_text(1, idempotency_key(agent_id_, identity, window_start, revision));
+    insert_outbox_.bind_text(1, idempotency_key(buffer_id_, identity, window_start, size_s, revision));
     insert_outbox_.bind(2, series_id);
     insert_outbox_.bind(3, window_start);
     insert_outbox_.bind(4, size_s);

@@ -10,22 +10,32 @@
 // closes at window_end + grace. A delta for a window that may already have been emitted opens a
 // late partial whose revision is the current commit's sequence number (unique per buffer), and
 // which closes `grace` later (or at the window's on-time close, if that is later still). Closing
-// moves a row into the outbox with its idempotency key, in the same transaction. With
-// `partials_every` set, every open row is also closed that often, early, exactly as at shutdown:
-// the window counts as emitted, so its later events open new revisions. See FORMAT.md.
+// moves a row into the outbox with its idempotency key (made of the buffer's random id, so no
+// other buffer can name a partial alike), in the same transaction. With `partials_every` set,
+// every open row is also closed that often, early, exactly as at shutdown: the window counts as
+// emitted, so its later events open new revisions. A merge that would make a row's sum
+// non-finite closes that row first and opens a new revision for the delta: every record stays
+// finite and no commit fails because of one series' data. See FORMAT.md.
 //
-// Coarsening: when the outbox holds more than `coarsen_at_rows` (a long broker outage), rows the
-// uplink has not read yet are merged, per series, into hourly windows carrying their window size
+// Clocks: windows close by the wall clock as it is now (a clock stepped forward and back must
+// not hold windows open until real time catches up; emitted_through_ms, persisted, is what keeps
+// revision 0 unique). Dedup keys age by a clock that cannot jump: the wall clock at the first
+// commit plus the steady (monotonic) time since, so a wall clock stepped forward does not expire
+// a day of keys at once.
+//
+// Coarsening: when the outbox holds more than `coarsen_at_rows` (a long broker outage), rows no
+// process has read yet are merged, per series, into hourly windows carrying their window size
 // (see FORMAT.md): the outbox grows by at most one row per series and hour of outage, and
-// hourly and daily totals stay exact.
+// hourly and daily totals stay exact. Every row that existed when the buffer was opened counts
+// as read: an earlier process may have handed it to the producer before it died.
 //
-// Size limit: when the live pages pass `max_size_bytes`, a commit first forgets dedup keys more
-// than an hour old (before their dedup window ends: retries come within minutes, and keys of a
-// day of acknowledged events can outgrow the whole limit), and only if that frees too little
-// refuses the batch's new events (CommitResult::refused). It still closes windows and deletes
-// delivered rows, so the agent keeps forwarding and accepts again as soon as delivery frees
-// space. SQLite's max_page_count is set a little above the limit as a hard stop, so the file
-// never outgrows it even by a large batch.
+// Size limits: `max_size_bytes` guards usage: past it (the live pages less the dedup keys' share)
+// a commit refuses the batch's new events (CommitResult::refused); it still closes windows and
+// deletes delivered rows, so the agent keeps forwarding and accepts again as soon as delivery
+// frees space. Dedup keys have a bound of their own (`dedup_max_bytes`): past it the oldest keys
+// are forgotten, counted, and the horizon they still cover is reported. SQLite's max_page_count
+// is set a little above the sum as a hard stop, so the file never outgrows it even by a large
+// batch.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +63,7 @@ struct StoreOptions {
   int64_t dead_letter_limit = 10'000;
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
   int64_t max_size_bytes = 0;  // 0: unlimited
+  int64_t dedup_max_bytes = 0;  // 0: unlimited; dedup keys past it are shed, oldest first
   int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
   int64_t partials_every_ms = 0;  // 0: windows go out when they close, not before
   // How often series with no open window and no outbox row are deleted (0: never).
@@ -86,7 +97,10 @@ struct CommitResult {
   int64_t duplicates_dropped = 0;
   bool refused = false;  // the buffer was full: the batch's events were not stored
   int64_t rows_coarsened = 0;  // outbox rows merged into coarser windows
-  int64_t dedup_keys_shed = 0;  // dedup keys forgotten early because the buffer was full
+  int64_t dedup_keys_shed = 0;  // dedup keys forgotten early: over dedup_max_bytes
+  int64_t dedup_horizon_ms = 0;  // after shedding: how far back the oldest kept key reaches
+  int64_t windows_split = 0;     // rows closed early so that a merge kept the sum finite
+  int64_t deltas_refused = 0;    // non-finite deltas (from retried batches) kept as dead letters
   int64_t series_collected = 0;  // series rows deleted: no open window, nothing in the outbox
 };
 
@@ -99,12 +113,20 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& agent_id() const { return agent_id_; }
+  // Random, made when the buffer was created; part of every idempotency key (idempotency_key.h).
+  const std::string& buffer_id() const { return buffer_id_; }
   const std::string& path() const { return options_.path; }
 
   // Store thread. Merges `batch`, closes windows due at `now_ms` into the outbox and deletes
   // delivered rows, all in one transaction. On failure nothing of it is applied and `batch` is
   // left intact for the caller to retry.
-  Status commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result);
+  // `steady_ms` is a monotonic clock (any origin) that dedup keys age by; tests that step only
+  // the wall clock pass the same value twice.
+  Status commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms,
+                CommitResult* result);
+  Status commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result) {
+    return commit(batch, now_ms, now_ms, result);
+  }
 
   // Store thread, at shutdown: closes every open window early (they become revision-0 or late
   // partials like any other) so the outbox can drain before exit.
@@ -129,6 +151,7 @@ class Store {
   // Store thread: current row counts, for logs and drain decisions.
   // Kept in step with every insert and delete, so commits never count the table.
   int64_t outbox_rows() const { return outbox_rows_; }
+  int64_t dedup_keys() const { return dedup_keys_; }
 
   // Any thread: a number that changes once a committed transaction has added rows to the
   // outbox, so the uplink need not query an outbox it found empty until there is news.
@@ -136,11 +159,19 @@ class Store {
   int64_t open_window_rows();
 
  private:
-  // Expired keys deleted per commit; keys shed per commit from a full buffer, and the age below
-  // which a key is never shed.
+  // Expired keys deleted per commit, and keys shed per commit over the bound.
   static constexpr int64_t kDedupExpiredPerCommit = 10'000;
   static constexpr int64_t kDedupShedPerCommit = 100'000;
-  static constexpr int64_t kDedupKeptWhenFull_ms = 3'600'000;
+
+ public:
+  // An event that arrives more than this after its own time has its key expire by arrival
+  // (FORMAT.md, `dedup`); other keys expire by event time, this much later than dedup_window.
+  static constexpr int64_t kDedupLateAfter_ms = 10 * 60 * 1000;
+  // What one key takes in the buffer (key, seen_ms and B-tree overhead; measured by the unit
+  // test "dedup keys take the bytes the bound assumes"): dedup_max_bytes / this is the key bound.
+  static constexpr int64_t kDedupBytesPerKey = 48;
+
+ private:
 
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
   Status prepare_statements();
@@ -149,13 +180,26 @@ class Store {
   Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
   // Adds `acc` to the open window's row, creating it (with `revision` and `closes_at_ms`) if
   // there is none.
-  Status merge_window(int64_t series_id, int64_t window_start, int64_t revision,
-                      int64_t closes_at_ms, const Accumulator& acc);
-  Status admit_keyed(const KeyedEvents& keyed, int64_t now_ms, WindowTable* admitted,
+  Status merge_window(int64_t series_id, std::string_view identity, int64_t window_start,
+                      int64_t revision, int64_t closes_at_ms, const Accumulator& acc,
+                      CommitResult* result);
+  // Moves one open row to the outbox now, as close_due does for due rows.
+  Status close_one(int64_t series_id, std::string_view identity, int64_t window_start,
+                   CommitResult* result);
+  Status admit_keyed(const KeyedEvents& keyed, int64_t dedup_now_ms, WindowTable* admitted,
                      CommitResult* result);
-  // Deletes at most `limit` dedup keys of each kind older than `cutoff_ms` (by event time, or
-  // by when they were seen for events without one), adding the count to `deleted`.
-  Status expire_dedup_keys(int64_t cutoff_ms, int64_t limit, int64_t* deleted);
+  // Deletes the keys past their dedup window (at most kDedupExpiredPerCommit of each kind).
+  Status maintain_dedup(int64_t dedup_now_ms);
+  // Deletes the oldest keys over the bound (dedup_max_bytes), at most kDedupShedPerCommit.
+  Status shed_dedup_keys(int64_t dedup_now_ms, CommitResult* result);
+  // The oldest key of each kind: a timed key's event time, a by-arrival key's seen time (max
+  // when none).
+  Status oldest_dedup_keys(int64_t* oldest_timed_ms, int64_t* oldest_by_arrival_ms);
+  int64_t dedup_max_keys() const;
+  // The dedup clock at `steady_ms` (store.h, "Clocks"); anchored at the first commit.
+  int64_t dedup_clock(int64_t now_ms, int64_t steady_ms);
+  // After the wall clock stepped back: no open row closes later than it would if opened now.
+  Status clamp_closes_after_clock_step(int64_t now_ms);
   Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
   Status close_due(int64_t until_ms, CommitResult* result);
   // The distinct values of one open window as sorted JSON arrays of strings, cut to fit one
@@ -173,8 +217,9 @@ class Store {
   Status save_meta();
   Status count_outbox();  // once, at open
   // Whether a commit at `now_ms` has work without a batch or deliveries: a window due, dedup
-  // keys past their window, early partials due, or an outbox over coarsen_at.
-  bool work_due(int64_t now_ms) const;
+  // keys past their window or over their bound, early partials due, an outbox over coarsen_at,
+  // or a wall clock that stepped back.
+  bool work_due(int64_t now_ms, int64_t dedup_now_ms) const;
   // Reads next_close_ms_ and next_dedup_expiry_ms_ from the tables (after every commit).
   Status refresh_due_times();
   // Deletes the series rows no open window and no outbox row refers to, and forgets the cached
@@ -188,8 +233,15 @@ class Store {
   StoreOptions options_;
   SqliteDb db_;
   std::string agent_id_;
+  std::string buffer_id_;
   int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
-  int64_t clock_high_water_ms_ = 0;  // the store's clock never runs backwards
+  int64_t last_now_ms_ = 0;         // the wall clock of the last commit (to see it step back)
+  // The dedup clock's anchor: the wall and steady clocks at the first commit (min: not yet).
+  int64_t dedup_anchor_wall_ms_ = std::numeric_limits<int64_t>::min();
+  int64_t dedup_anchor_steady_ms_ = 0;
+  int64_t dedup_keys_ = 0;  // rows in the dedup table, kept in step and saved in meta
+  // Timed keys below this (a key blob) are all by-arrival keys: expiry scans start here.
+  std::string timed_expiry_floor_;
   int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
   int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
   int64_t next_series_gc_ms_ = 0;    // when collect_series next runs
@@ -202,10 +254,12 @@ class Store {
 
   Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_,
       select_due_, select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_,
-      delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_timeless_dedup_,
+      delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_by_arrival_dedup_,
       insert_dead_letter_, evict_dead_letters_, save_meta_, count_outbox_, count_windows_,
       select_open_series_, page_count_, freelist_count_, select_next_close_,
-      select_oldest_timed_dedup_, select_oldest_timeless_dedup_, collect_series_;
+      select_oldest_timed_dedup_, select_oldest_by_arrival_dedup_, collect_series_,
+      shed_timed_dedup_, shed_by_arrival_dedup_, count_dedup_, clamp_closes_, select_one_window_,
+      delete_one_distinct_, delete_one_window_;
   int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
@@ -213,6 +267,7 @@ class Store {
   int64_t claimed_through_ = 0;  // guarded by claim_mutex_
 
   bool outbox_grew_ = false;  // this transaction inserted outbox rows
+  std::vector<DeadLetter> refused_deltas_;  // this transaction's non-finite deltas
   std::atomic<uint64_t> outbox_version_{0};
 
   std::mutex delivered_mutex_;

@@ -136,3 +136,34 @@ TEST_CASE("version 4 finds a migrated series by its hash: new events join the ol
   CHECK(query_int(db.get(), "SELECT max(series_id) FROM series") == 1);
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
+
+TEST_CASE("version 5 keeps the outbox's keys, makes a buffer id and marks keyless-time dedup keys") {
+  std::string path = temp_path("buffer.db");
+  write_old_buffer(path, 4);
+  {
+    SqliteDb db;
+    REQUIRE(open_database(path, false, &db));
+    // A timed key and a key of an event without a time (time 0: x'8000000000000000').
+    REQUIRE(exec(db.get(), R"sql(
+      INSERT INTO dedup VALUES (x'80000185686f7e00aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 61000);
+      INSERT INTO dedup VALUES (x'8000000000000000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 61000);
+      INSERT INTO meta VALUES ('clock_high_water_ms', '99999999999999');)sql"));
+  }
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  options.path = path;
+  REQUIRE(Store::open(options, 61000, &store));
+  CHECK(store->buffer_id().size() == 32);
+  CHECK(store->dedup_keys() == 2);
+  const std::string buffer_id = store->buffer_id();
+  store.reset();
+  SqliteDb db;
+  REQUIRE(open_database(path, false, &db));
+  CHECK(query_int(db.get(), "SELECT count(*) FROM outbox WHERE idempotency_key = 'k'") == 1);
+  CHECK(query_int(db.get(), "SELECT sum(by_arrival) FROM dedup") == 1);
+  CHECK(query_int(db.get(), "SELECT by_arrival FROM dedup WHERE key < x'8000000000000001'") == 1);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM meta WHERE key = 'clock_high_water_ms'") == 0);
+  REQUIRE(Store::open(options, 61000, &store));
+  CHECK(store->buffer_id() == buffer_id);  // made once, then kept
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}

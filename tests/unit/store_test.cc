@@ -54,7 +54,7 @@ TEST_CASE("a window stays open until end + grace, then moves to the outbox with 
   CHECK(rows[0].values.latest_value == 4);
   CHECK(rows[0].revision == 0);
   CHECK(rows[0].series.subject == "c1");
-  CHECK(rows[0].idempotency_key == idempotency_key("edge-1", kSeries, kWindow, 0));
+  CHECK(rows[0].idempotency_key == idempotency_key(store->buffer_id(), kSeries, kWindow, 60, 0));
 }
 
 TEST_CASE("commits into one open window merge min, max and latest as one batch would") {
@@ -117,11 +117,12 @@ TEST_CASE("a reopened buffer keeps windows, outbox, agent id and keys") {
   TempBuffer temp;
   StoreOptions options = temp.options();
   options.agent_id = "";  // default: created once, then kept
-  std::string agent_id;
+  std::string agent_id, buffer_id;
   {
     std::unique_ptr<Store> store;
     REQUIRE(Store::open(options, kOnTime, &store));
     agent_id = store->agent_id();
+    buffer_id = store->buffer_id();
     CHECK_FALSE(agent_id.empty());
     CommitResult result;
     REQUIRE(store->commit(batch_of(kWindow, {2}, kOnTime), kOnTime, &result));
@@ -131,6 +132,7 @@ TEST_CASE("a reopened buffer keeps windows, outbox, agent id and keys") {
   std::unique_ptr<Store> store;
   REQUIRE(Store::open(options, kClosed, &store));
   CHECK(store->agent_id() == agent_id);
+  CHECK(store->buffer_id() == buffer_id);
   CHECK(store->outbox_rows() == 1);
   CHECK(store->open_window_rows() == 1);
   CommitResult result;
@@ -140,7 +142,7 @@ TEST_CASE("a reopened buffer keeps windows, outbox, agent id and keys") {
   REQUIRE(rows.size() == 2);
   CHECK(rows[1].values.value_sum == 7);
   CHECK(rows[1].revision == 0);
-  CHECK(rows[1].idempotency_key == idempotency_key(agent_id, kSeries, kWindow + 60, 0));
+  CHECK(rows[1].idempotency_key == idempotency_key(buffer_id, kSeries, kWindow + 60, 60, 0));
 }
 
 TEST_CASE("windows closed early at shutdown reopen as revisions, never as revision 0") {
@@ -275,8 +277,13 @@ TEST_CASE("dedup keys expire after the dedup window") {
   CommitBatch batch = one_keyed_event("a", kOnTime);
   CommitResult result;
   REQUIRE(store->commit(batch, kOnTime, &result));
-  REQUIRE(store->commit({}, kOnTime + 2000, &result));  // expires "a"
-  REQUIRE(store->commit(batch, kOnTime + 3000, &result));
+  // A timed key expires once its event time is the window and kDedupLateAfter_ms back (it was
+  // seen at most that long after its time).
+  const int64_t expired = kOnTime + 1000 + Store::kDedupLateAfter_ms + 1;
+  REQUIRE(store->commit(batch, expired - 2, &result));
+  CHECK(result.duplicates_dropped == 1);
+  REQUIRE(store->commit({}, expired, &result));  // expires "a"
+  REQUIRE(store->commit(batch, expired + 1000, &result));
   CHECK(result.duplicates_dropped == 0);
 }
 
@@ -326,58 +333,6 @@ TEST_CASE("a large outbox is coarsened into hourly windows; rows the uplink read
   CHECK(after[1].seq == rows[1].seq);
   CHECK(after[2].window_size_s == 3600);
   CHECK(after[2].values.event_count == 30);
-}
-
-namespace {
-
-// A batch of `count` acknowledged events with ids prefix-0.., all at `time_ms`.
-CommitBatch keyed_events(const std::string& prefix, int count, int64_t time_ms) {
-  CommitBatch batch;
-  for (int i = 0; i < count; ++i) {
-    batch.keyed.begin_event("app", prefix + std::to_string(i), time_ms);
-    batch.keyed.add(kSeries, kWindow, 1, kOnTime);
-    batch.keyed.end_event();
-  }
-  return batch;
-}
-
-}  // namespace
-
-TEST_CASE("a full buffer forgets dedup keys over an hour old before it refuses events") {
-  TempBuffer temp;
-  StoreOptions options = temp.options();
-  options.max_size_bytes = 1 << 20;
-  options.dedup_window_ms = 24 * 3600 * 1000;
-  std::unique_ptr<Store> store;
-  REQUIRE(Store::open(options, kOnTime, &store));
-  CommitResult result;
-  // Two hours old, inside the dedup window: far more keys than the limit holds.
-  int64_t shed = 0;
-  for (int round = 0; round < 12; ++round) {
-    INFO("round " << round);
-    REQUIRE(store->commit(keyed_events("old" + std::to_string(round) + "-", 5000,
-                                       kOnTime - 2 * 3600 * 1000),
-                          kOnTime, &result));
-    CHECK_FALSE(result.refused);
-    shed += result.dedup_keys_shed;
-  }
-  CHECK(shed > 0);
-
-  // Keys under an hour old are kept: the buffer fills and refuses instead, and a resend of a
-  // recent event is still recognised.
-  bool refused = false;
-  for (int round = 0; round < 40 && !refused; ++round) {
-    REQUIRE(store->commit(keyed_events("new" + std::to_string(round) + "-", 5000,
-                                       kOnTime - 60 * 1000),
-                          kOnTime, &result));
-    refused = result.refused;
-  }
-  CHECK(refused);
-  store.reset();
-  options.max_size_bytes = 0;  // room again, as after delivery: recent keys are all still there
-  REQUIRE(Store::open(options, kOnTime, &store));
-  REQUIRE(store->commit(keyed_events("new0-", 5000, kOnTime - 60 * 1000), kOnTime, &result));
-  CHECK(result.duplicates_dropped == 5000);
 }
 
 TEST_CASE("an idle commit writes nothing, and the next due window still closes on time") {
