@@ -776,7 +776,8 @@ Status Store::insert_partial(int64_t series_id, std::string_view identity, int64
       part.value_sum = 0;
     }
     StatementUse insert(insert_outbox_);
-    insert_outbox_.bind_text(1, idempotency_key(buffer_id_, identity, window_start, size_s, revision));
+    insert_outbox_.bind_text(
+        1, idempotency_key(buffer_id_, identity, window_start, size_s, revision));
     insert_outbox_.bind(2, series_id);
     insert_outbox_.bind(3, window_start);
     insert_outbox_.bind(4, size_s);
