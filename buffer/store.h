@@ -63,11 +63,11 @@ struct StoreOptions {
   int64_t dead_letter_limit = 10'000;
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
   int64_t max_size_bytes = 0;  // 0: unlimited
-  int64_t dedup_max_bytes = 0;  // 0: unlimited; dedup keys past it are shed, oldest first
   int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
   int64_t partials_every_ms = 0;  // 0: windows go out when they close, not before
   // How often series with no open window and no outbox row are deleted (0: never).
   int64_t series_gc_interval_ms = 3600 * 1000;
+  int64_t dedup_max_bytes = 0;  // 0: unlimited; dedup keys past it are shed, oldest first
 };
 
 struct DeadLetter {

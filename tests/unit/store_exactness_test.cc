@@ -52,15 +52,21 @@ CommitBatch deltas(int64_t window_start, double value, int64_t time_ms) {
   return batch;
 }
 
+// A store on a new buffer, keys remembered for a day.
+StoreOptions day_of_dedup(const TempBuffer& temp, std::unique_ptr<Store>* store) {
+  StoreOptions options = temp.options();
+  options.dedup_window_ms = kDay;
+  REQUIRE(Store::open(options, kNow, store));
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("exactness: an event older than dedup_window is still recognised when resent") {
   // Item 1: its key (time-first) used to expire in the very commit that wrote it.
   TempBuffer temp;
-  StoreOptions options = temp.options();
-  options.dedup_window_ms = kDay;
   std::unique_ptr<Store> store;
-  REQUIRE(Store::open(options, kNow, &store));
+  StoreOptions options = day_of_dedup(temp, &store);
   CommitResult result;
   const int64_t two_days_old = kNow - 2 * kDay;
   REQUIRE(store->commit(keyed("old", two_days_old), kNow, &result));
@@ -79,10 +85,8 @@ TEST_CASE("exactness: an event older than dedup_window is still recognised when 
 
 TEST_CASE("exactness: a current event's key lasts dedup_window after arrival, then expires") {
   TempBuffer temp;
-  StoreOptions options = temp.options();
-  options.dedup_window_ms = kDay;
   std::unique_ptr<Store> store;
-  REQUIRE(Store::open(options, kNow, &store));
+  day_of_dedup(temp, &store);
   CommitResult result;
   REQUIRE(store->commit(keyed("a", kNow - 5000), kNow, &result));
   REQUIRE(store->commit(keyed("a", kNow - 5000), kNow + kDay - 1000, &result));
