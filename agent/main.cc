@@ -60,12 +60,18 @@ Status open_buffer(const Config& config, BufferLock* lock, std::unique_ptr<Store
                   "buffer (buffer recoveries so far: {})",
                   config.buffer.path, reason, moved_to, recoveries_so_far(config.buffer.path));
   }
-  StoreOptions options{config.buffer.path,           config.agent_id,
-                       config.windows.size_s,         config.windows.grace_ms,
-                       config.buffer.dead_letter_limit, config.buffer.dedup_window_ms,
-                       config.buffer.max_size_bytes,  config.buffer.coarsen_at_rows};
-  options.partials_every_ms = config.windows.partials_every_ms;
+  // By name: a positional initialiser silently shifts when StoreOptions gains a field.
+  StoreOptions options;
+  options.path = config.buffer.path;
+  options.agent_id = config.agent_id;
+  options.window_size_s = config.windows.size_s;
+  options.grace_ms = config.windows.grace_ms;
+  options.dead_letter_limit = config.buffer.dead_letter_limit;
+  options.dedup_window_ms = config.buffer.dedup_window_ms;
+  options.max_size_bytes = config.buffer.max_size_bytes;
   options.dedup_max_bytes = config.buffer.dedup_max_size_bytes;
+  options.coarsen_at_rows = config.buffer.coarsen_at_rows;
+  options.partials_every_ms = config.windows.partials_every_ms;
   return Store::open(options, wall_clock_ms(), store);
 }
 
