@@ -25,6 +25,10 @@ class Meter {
   const std::string& slug() const { return config_.slug; }
   const std::string& event_type() const { return config_.event_type; }
   bool counts_distinct() const { return config_.aggregation == Aggregation::kUniqueCount; }
+  // Every event's value is 1 (COUNT, UNIQUE_COUNT), so this meter's sums cannot overflow.
+  bool has_unit_value() const {
+    return config_.aggregation == Aggregation::kCount || counts_distinct();
+  }
   // The configured limit of series per window (0: the global default applies).
   int64_t cardinality_limit() const { return config_.cardinality_limit; }
 

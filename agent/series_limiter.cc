@@ -19,38 +19,64 @@ std::string_view slug_field(std::string_view identity) {
 
 }  // namespace
 
-SeriesLimiter::Window& SeriesLimiter::window(std::string_view series_identity,
-                                             int64_t window_start, int64_t now_ms) {
+SeriesLimiter::Window* SeriesLimiter::find_window(std::string_view series_identity,
+                                                  int64_t window_start) {
   scratch_key_.assign(slug_field(series_identity));
   append_i64(&scratch_key_, window_start);
-  Window* found = nullptr;
   for (Recent& recent : recent_) {
-    if (recent.window && same_text(recent.key, scratch_key_)) {
-      found = recent.window;
-      break;
-    }
+    if (recent.window && same_text(recent.key, scratch_key_)) return recent.window;
   }
+  auto it = windows_.find(scratch_key_);
+  if (it == windows_.end()) return nullptr;
+  remember(&it->second);
+  return &it->second;
+}
+
+SeriesLimiter::Window& SeriesLimiter::window(std::string_view series_identity,
+                                             int64_t window_start, int64_t now_ms) {
+  Window* found = find_window(series_identity, window_start);
   if (!found) {
-    auto [it, inserted] = windows_.try_emplace(scratch_key_);
-    if (inserted) it->second.closes_on_time_ms = window_start * 1000 + window_size_ms_ + grace_ms_;
-    found = &it->second;
-    Recent& replaced = recent_[next_recent_];
-    next_recent_ = (next_recent_ + 1) % std::size(recent_);
-    replaced.key.assign(scratch_key_);  // into the old key's storage: no allocation
-    replaced.window = found;
+    found = &windows_[scratch_key_];  // the key find_window wrote
+    found->closes_on_time_ms = window_start * 1000 + window_size_ms_ + grace_ms_;
+    remember(found);
   }
   found->last_used_ms = std::max(found->last_used_ms, now_ms);
   return *found;
 }
 
+void SeriesLimiter::remember(Window* found) {
+  Recent& replaced = recent_[next_recent_];
+  next_recent_ = (next_recent_ + 1) % std::size(recent_);
+  replaced.key.assign(scratch_key_);  // into the old key's storage: no allocation
+  replaced.window = found;
+}
+
+bool SeriesLimiter::check(std::string_view series_identity, int64_t window_start, int64_t limit,
+                          int64_t now_ms, Admission* admission) {
+  if (now_ms >= next_expiry_ms_) expire(now_ms);
+  admission->hash = series_identity_hash(series_identity);
+  admission->window = find_window(series_identity, window_start);
+  admission->counted = false;
+  if (!admission->window) return limit > 0;  // an empty count, made by admit()
+  Window& found = *admission->window;
+  found.last_used_ms = std::max(found.last_used_ms, now_ms);
+  admission->counted = found.series.contains(admission->hash);
+  return admission->counted || static_cast<int64_t>(found.series.size()) < limit;
+}
+
+void SeriesLimiter::admit(const Admission& admission, std::string_view series_identity,
+                          int64_t window_start, int64_t now_ms) {
+  if (admission.counted) return;
+  Window& found =
+      admission.window ? *admission.window : window(series_identity, window_start, now_ms);
+  found.series.insert(admission.hash);
+}
+
 bool SeriesLimiter::admit(std::string_view series_identity, int64_t window_start, int64_t limit,
                           int64_t now_ms) {
-  if (now_ms >= next_expiry_ms_) expire(now_ms);
-  Window& found = window(series_identity, window_start, now_ms);
-  uint64_t hash = series_identity_hash(series_identity);
-  if (found.series.contains(hash)) return true;
-  if (static_cast<int64_t>(found.series.size()) >= limit) return false;
-  found.series.insert(hash);
+  Admission admission;
+  if (!check(series_identity, window_start, limit, now_ms, &admission)) return false;
+  admit(admission, series_identity, window_start, now_ms);
   return true;
 }
 

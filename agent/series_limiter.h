@@ -28,15 +28,36 @@
 namespace meterd {
 
 class SeriesLimiter {
+  struct Window;  // one (meter, window)'s count, below
+
  public:
   SeriesLimiter(int64_t window_size_s, int64_t grace_ms)
       : window_size_ms_(window_size_s * 1000), grace_ms_(grace_ms) {}
   SeriesLimiter(const SeriesLimiter&) = delete;
   SeriesLimiter& operator=(const SeriesLimiter&) = delete;
 
+  // What check() found for one series, for admit() to count.
+  struct Admission {
+    uint64_t hash = 0;         // series_identity_hash of the identity
+    Window* window = nullptr;  // the (meter, window) count; null while there is none
+    bool counted = false;      // the series is counted there already
+  };
+
   // True if `series_identity` (whose first field is the meter slug) may add to the window at
   // `window_start`: it is already counted there, or the window holds fewer than `limit` series.
-  // `now_ms` is the receive time; it also drives the expiry of finished windows.
+  // Counts nothing: the series counts once admit() is given `admission`, so an ingest that
+  // checks every meter of an event before any of them takes it leaves no series counted for an
+  // event another meter refuses. Between a check and its admit no other series of the same
+  // meter and window may be admitted (one event has one series a meter, so ingest never does).
+  // `now_ms` is the receive time: it keeps the window's count alive, as any event for it does,
+  // and drives the expiry of finished windows, so `admission` is valid until a check() at a
+  // later now_ms (every check of one event passes the same one).
+  bool check(std::string_view series_identity, int64_t window_start, int64_t limit,
+             int64_t now_ms, Admission* admission);
+  // Counts the series a check() admitted (nothing if it was counted already).
+  void admit(const Admission& admission, std::string_view series_identity, int64_t window_start,
+             int64_t now_ms);
+  // check() and admit() in one.
   bool admit(std::string_view series_identity, int64_t window_start, int64_t limit,
              int64_t now_ms);
 
@@ -53,7 +74,12 @@ class SeriesLimiter {
     int64_t closes_on_time_ms = 0;
     int64_t last_used_ms = 0;
   };
+  // The count of (the identity's meter, window_start): find_window's is null when there is
+  // none (and leaves the key in scratch_key_); window() makes one then.
+  Window* find_window(std::string_view series_identity, int64_t window_start);
   Window& window(std::string_view series_identity, int64_t window_start, int64_t now_ms);
+  // Makes `found` (whose key is in scratch_key_) one of the recent windows.
+  void remember(Window* found);
   void expire(int64_t now_ms);
 
   const int64_t window_size_ms_;

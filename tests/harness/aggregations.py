@@ -108,7 +108,7 @@ class AggregationWorkload:
         elif roll < 0.10:
             del data["region"]  # a missing group is ""
         elif roll < 0.12:
-            del data["user"]  # UNIQUE_COUNT: a dead letter, other meters still count
+            del data["user"]  # UNIQUE_COUNT refuses it, so no meter counts it
         return {"specversion": "1.0", "id": f"e{self.sent}", "source": "test", "type": "call",
                 "subject": rng.choice(self.subjects), "time": rfc3339(time_ms), "data": data}
 
@@ -121,21 +121,28 @@ class AggregationWorkload:
             return
         data = event["data"]
         window_start = time_ms // 60_000 * 60
+        # An event counts for every meter it matches or for none: each meter's contribution is
+        # worked out first, and one refusal drops them all.
+        contributions = []
         for meter in METERS:
             slug = meter["slug"]
             groups = (("region", data.get("region", "")),) if GROUPED[slug] else ()
             key = (slug, event["subject"], groups, window_start)
             aggregation = AGGREGATION[slug]
             if aggregation == "COUNT":
-                self.windows[key].add(1, time_ms)
+                contributions.append((key, 1, None))
             elif aggregation == "UNIQUE_COUNT":
-                if "user" in data:
-                    self.windows[key].add(1, time_ms, distinct=str(data["user"]))
+                if "user" not in data:
+                    return
+                contributions.append((key, 1, str(data["user"])))
             else:
                 raw = data["peaks"][0] if slug == "v_max" else data["usage"]["input"]
                 value = numeric(raw)
-                if value is not None:
-                    self.windows[key].add(value, time_ms)
+                if value is None:
+                    return
+                contributions.append((key, value, None))
+        for key, value, distinct in contributions:
+            self.windows[key].add(value, time_ms, distinct=distinct)
 
     def datagrams(self, events, now_ms, span_ms, duplicate_share=0.05):
         """Shuffled datagrams of 1–4 events; some sent twice. Returns [(datagram, [events])]."""
