@@ -151,14 +151,18 @@ bool Ingest::check_meter(const Meter& meter, const CloudEvent& event, int64_t wi
                    ? meter.distinct_value(event, &step->distinct, &reason_scratch_)
                    : meter.value(event, &step->value, &reason_scratch_);
   if (!valid) return refuse(meter, reason_scratch_);
-  if (position && meter.counts_distinct()) position = nullptr;  // distinct values need the identity
-  if (position && *position != EventSeriesCache::kUnknown) {
+  if (position && *position != EventSeriesCache::kUnknown && !meter.counts_distinct()) {
     // The common case: an earlier event of the series found or made this entry in the interval
     // (so the cardinality bound admitted it already).
-    step->route = MeterStep::Route::kEntry;
+    step->route = MeterStep::Route::kCached;
     step->position = *position;
     return sum_stays_finite(meter, batch_.deltas.accumulator_at(*position).value_sum, step->value);
   }
+  return check_series(meter, event, window_start, step);
+}
+
+bool Ingest::check_series(const Meter& meter, const CloudEvent& event, int64_t window_start,
+                          MeterStep* step) {
   meter.identity(event, &step->identity, &group_scratch_);
   std::string_view identity = step->identity.view();
   if (identity.size() > kMaxSeriesIdentityBytes) {
@@ -201,8 +205,17 @@ bool Ingest::check_meter(const Meter& meter, const CloudEvent& event, int64_t wi
 
 void Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, int64_t window_start,
                           MeterStep& step, uint32_t* position) {
+  if (step.route != MeterStep::Route::kCached) {
+    return add_to_series(meter, event, window_start, step, position);
+  }
+  batch_.deltas.accumulator_at(step.position).add(step.value, event.time_ms);
+}
+
+void Ingest::add_to_series(const Meter& meter, const CloudEvent& event, int64_t window_start,
+                           MeterStep& step, uint32_t* position) {
   std::string_view identity = step.identity.view();
   switch (step.route) {
+    case MeterStep::Route::kCached:  // added by add_to_meter, never here
     case MeterStep::Route::kEntry:
       break;
     case MeterStep::Route::kNewEntry:
@@ -222,7 +235,7 @@ void Ingest::add_to_meter(const Meter& meter, const CloudEvent& event, int64_t w
       return;
     }
   }
-  if (position) *position = step.position;
+  if (position) *position = step.position;  // the series-key cache knows the entry from now on
   batch_.deltas.accumulator_at(step.position).add(step.value, event.time_ms);
 }
 

@@ -103,18 +103,19 @@ class Ingest : public PayloadSink, private EventSink {
   // Where one meter puts the event: what phase 1 (check_meter) found, for phase 2 (add_to_meter).
   struct MeterStep {
     enum class Route : uint8_t {
-      kEntry,     // add to the delta-table entry at `position`
+      kCached,    // add to the entry at `position`, which the series-key cache knew
+      kEntry,     // add to the delta-table entry at `position`, found by the identity
       kNewEntry,  // count the series, make its entry at `hash`, add there
       kDistinct,  // count the series, add with `distinct` (UNIQUE_COUNT, datagrams)
       kKeyed,     // count the series, keep with the event's dedup key (acknowledged)
     };
-    Route route = Route::kEntry;
+    Route route = Route::kCached;
     double value = 0;
     uint32_t position = 0;
     WindowMap::Hash hash;
     SeriesLimiter::Admission admission;
     uint64_t sum_key = 0;  // kKeyed: its KeyedSums entry (0: a unit value, none needed)
-    SeriesIdentityWriter identity;  // unless kEntry
+    SeriesIdentityWriter identity;  // unless kCached
     std::string distinct;           // the UNIQUE_COUNT value
   };
 
@@ -153,13 +154,20 @@ class Ingest : public PayloadSink, private EventSink {
   // The event's series key for the meters of its type (event_series_cache.h).
   WindowMap::Hash series_key(const CloudEvent& event, const TypeMeters& type, int64_t window_start);
   // Phase 1 for one meter: whether it takes the event, and where, into `step`; adds nothing and
-  // counts no series, but appends the meter's reason to refusals_ when it refuses. `position`: the meter's entry
-  // in the delta table as the series-key cache knows it, or null where the cache does not apply.
+  // counts no series, but appends the meter's reason to refusals_ when it refuses. `position`:
+  // the meter's entry in the delta table as the series-key cache knows it, or null where the
+  // cache does not apply. check_series is its part for a series the cache did not know: apart,
+  // so that the common case stays a short function without the rest's register saves.
   bool check_meter(const Meter& meter, const CloudEvent& event, int64_t window_start,
                    const uint32_t* position, MeterStep* step);
+  [[gnu::noinline]] bool check_series(const Meter& meter, const CloudEvent& event,
+                                      int64_t window_start, MeterStep* step);
   // Phase 2: adds the event where `step` says; fills in `position` (as above) once known.
+  // add_to_series: every route but kCached, apart for the same reason.
   void add_to_meter(const Meter& meter, const CloudEvent& event, int64_t window_start,
                     MeterStep& step, uint32_t* position);
+  [[gnu::noinline]] void add_to_series(const Meter& meter, const CloudEvent& event,
+                                       int64_t window_start, MeterStep& step, uint32_t* position);
   // Whether adding `value` keeps the entry's sum finite (else the meter's refusal).
   bool sum_stays_finite(const Meter& meter, double sum, double value);
   // Appends the meter's reason to refusals_; false, for check_meter to return.

@@ -64,9 +64,8 @@ bool SeriesLimiter::check(std::string_view series_identity, int64_t window_start
   return admission->counted || static_cast<int64_t>(found.series.size()) < limit;
 }
 
-void SeriesLimiter::admit(const Admission& admission, std::string_view series_identity,
+void SeriesLimiter::count(const Admission& admission, std::string_view series_identity,
                           int64_t window_start, int64_t now_ms) {
-  if (admission.counted) return;
   Window& found =
       admission.window ? *admission.window : window(series_identity, window_start, now_ms);
   found.series.insert(admission.hash);

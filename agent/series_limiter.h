@@ -54,9 +54,12 @@ class SeriesLimiter {
   // later now_ms (every check of one event passes the same one).
   bool check(std::string_view series_identity, int64_t window_start, int64_t limit,
              int64_t now_ms, Admission* admission);
-  // Counts the series a check() admitted (nothing if it was counted already).
+  // Counts the series a check() admitted (nothing if it was counted already: inline, since
+  // that is most events of the acknowledged transports, which are checked one by one).
   void admit(const Admission& admission, std::string_view series_identity, int64_t window_start,
-             int64_t now_ms);
+             int64_t now_ms) {
+    if (!admission.counted) count(admission, series_identity, window_start, now_ms);
+  }
   // check() and admit() in one.
   bool admit(std::string_view series_identity, int64_t window_start, int64_t limit,
              int64_t now_ms);
@@ -78,6 +81,9 @@ class SeriesLimiter {
   // none (and leaves the key in scratch_key_); window() makes one then.
   Window* find_window(std::string_view series_identity, int64_t window_start);
   Window& window(std::string_view series_identity, int64_t window_start, int64_t now_ms);
+  // admit() of a series not counted yet.
+  void count(const Admission& admission, std::string_view series_identity, int64_t window_start,
+             int64_t now_ms);
   // Makes `found` (whose key is in scratch_key_) one of the recent windows.
   void remember(Window* found);
   void expire(int64_t now_ms);
