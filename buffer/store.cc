@@ -550,17 +550,9 @@ Status Store::merge_window(int64_t series_id, std::string_view identity, int64_t
   }
   // No row, or one whose sum would leave the doubles (the UPDATE's guard): that row goes out as
   // it is, and the delta opens a new revision, so every record carries a finite sum.
-  Accumulator open;
-  bool found = false;
-  {
-    Status status;
-    StatementUse use(select_one_window_);
-    bind_window_key(select_one_window_, series_id, window_start, size_s);
-    found = select_one_window_.step(&status);
-    if (!status) return status;
-  }
-  if (found) {
-    if (Status s = close_one(series_id, identity, window_start, result); !s) return s;
+  bool closed = false;
+  if (Status s = close_one(series_id, identity, window_start, &closed, result); !s) return s;
+  if (closed) {
     ++result->windows_split;
     // Fresh, as for a split distinct array: the closed row may have had this commit's number.
     revision = ++commit_seq_;
@@ -574,7 +566,7 @@ Status Store::merge_window(int64_t series_id, std::string_view identity, int64_t
 }
 
 Status Store::close_one(int64_t series_id, std::string_view identity, int64_t window_start,
-                        CommitResult* result) {
+                        bool* closed, CommitResult* result) {
   const int64_t size_s = options_.window_size_s;
   int64_t revision = 0;
   Accumulator values;
@@ -582,7 +574,7 @@ Status Store::close_one(int64_t series_id, std::string_view identity, int64_t wi
     Status status;
     StatementUse use(select_one_window_);
     bind_window_key(select_one_window_, series_id, window_start, size_s);
-    if (!select_one_window_.step(&status)) return status;
+    if (!select_one_window_.step(&status)) return status;  // no open row: nothing to close
     revision = select_one_window_.column_int(0);
     values = read_accumulator(select_one_window_, 1);
   }
@@ -596,6 +588,7 @@ Status Store::close_one(int64_t series_id, std::string_view identity, int64_t wi
   emitted_through_ms_ =
       std::max(emitted_through_ms_, (window_start + size_s) * 1000 + options_.grace_ms);
   ++result->windows_closed;
+  *closed = true;
   for (Statement* remove : {&delete_one_distinct_, &delete_one_window_}) {
     StatementUse use(*remove);
     bind_window_key(*remove, series_id, window_start, size_s);

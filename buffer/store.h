@@ -183,9 +183,10 @@ class Store {
   Status merge_window(int64_t series_id, std::string_view identity, int64_t window_start,
                       int64_t revision, int64_t closes_at_ms, const Accumulator& acc,
                       CommitResult* result);
-  // Moves one open row to the outbox now, as close_due does for due rows.
+  // Moves the window's open row, if there is one (`closed`), to the outbox now, as close_due
+  // does for due rows.
   Status close_one(int64_t series_id, std::string_view identity, int64_t window_start,
-                   CommitResult* result);
+                   bool* closed, CommitResult* result);
   Status admit_keyed(const KeyedEvents& keyed, int64_t dedup_now_ms, WindowTable* admitted,
                      CommitResult* result);
   // Deletes the keys past their dedup window (at most kDedupExpiredPerCommit of each kind).
