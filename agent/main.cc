@@ -21,16 +21,16 @@
 
 #include <pthread.h>
 
-#include "agent/clock.h"
-#include "agent/commit_loop.h"
-#include "agent/config.h"
-#include "agent/ingest.h"
-#include "agent/meter_set.h"
-#include "agent/durability.h"
-#include "agent/listeners.h"
-#include "buffer/buffer_lock.h"
-#include "buffer/recovery.h"
-#include "buffer/store.h"
+#include "buffer/base/clock.h"
+#include "agent/ingest/commit_loop.h"
+#include "agent/config/config.h"
+#include "agent/ingest/ingest.h"
+#include "agent/meters/meter_set.h"
+#include "agent/ingest/durability.h"
+#include "agent/listeners/listeners.h"
+#include "buffer/sqlite/buffer_lock.h"
+#include "buffer/sqlite/recovery.h"
+#include "buffer/store/store.h"
 #include "uplink/kafka_forwarder.h"
 
 namespace asio = boost::asio;

@@ -1,16 +1,17 @@
 set(METERD_BUFFER_SOURCES
-  buffer/buffer_lock.cc
-  buffer/distinct_chunks.cc
-  buffer/idempotency_key.cc
-  buffer/keyed_events.cc
-  buffer/outbox_reader.cc
-  buffer/recovery.cc
-  buffer/schema.cc
-  buffer/series_id_cache.cc
-  buffer/series_identity.cc
-  buffer/sqlite_handle.cc
-  buffer/store.cc
-  buffer/store_coarsen.cc
-  buffer/window_map.cc
-  buffer/window_table.cc
+  buffer/base/json_text.cc
+  buffer/sqlite/buffer_lock.cc
+  buffer/windows/distinct_chunks.cc
+  buffer/identity/idempotency_key.cc
+  buffer/windows/keyed_events.cc
+  buffer/store/outbox_reader.cc
+  buffer/sqlite/recovery.cc
+  buffer/sqlite/schema.cc
+  buffer/identity/series_id_cache.cc
+  buffer/identity/series_identity.cc
+  buffer/sqlite/sqlite_handle.cc
+  buffer/store/store.cc
+  buffer/store/store_coarsen.cc
+  buffer/windows/window_map.cc
+  buffer/windows/window_table.cc
 )

@@ -22,9 +22,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "buffer/outbox_reader.h"
-#include "buffer/status.h"
-#include "buffer/store.h"
+#include "buffer/store/outbox_reader.h"
+#include "buffer/base/status.h"
+#include "buffer/store/store.h"
 
 namespace meterd {
 

@@ -6,13 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include "buffer/outbox_reader.h"
+#include "buffer/store/outbox_reader.h"
 
 namespace meterd {
 
 void encode_record(std::string_view agent_id, const OutboxRow& row, std::string* out);
-
-// Appends `text` as a JSON string literal (quotes included), escaping as RFC 8259 requires.
-void append_json_string(std::string* out, std::string_view text);
 
 }  // namespace meterd

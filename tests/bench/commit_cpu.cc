@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "buffer/series_identity.h"
-#include "buffer/store.h"
+#include "buffer/identity/series_identity.h"
+#include "buffer/store/store.h"
 #include "tests/bench/cpu_time.h"
 
 using namespace meterd;

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "agent/ingest.h"
+#include "agent/ingest/ingest.h"
 #include "tests/bench/cpu_time.h"
 #include "tests/bench/event_source.h"
 

@@ -8,9 +8,9 @@
 
 #include <cstdio>
 
-#include "agent/clock.h"
-#include "buffer/series_identity.h"
-#include "buffer/store.h"
+#include "buffer/base/clock.h"
+#include "buffer/identity/series_identity.h"
+#include "buffer/store/store.h"
 
 using namespace meterd;
 

@@ -1,11 +1,11 @@
 // recv_baseline: the floor meterd's datagram ingest is compared with. It receives on the same
-// socket type, with the same receive buffer and the same recvmmsg batch (agent/receive_batch.h:
-// 32 slots of 64 KiB) as agent/datagram_receiver.cc, and discards every datagram: what it costs
+// socket type, with the same receive buffer and the same recvmmsg batch (agent/listeners/receive_batch.h:
+// 32 slots of 64 KiB) as agent/listeners/datagram_receiver.cc, and discards every datagram: what it costs
 // per datagram is the kernel's share, which no agent can avoid (with --parse, that share plus
 // simdjson's parse).
 //
 // --pause-us N pauses N µs after each drain, as meterd's UDP loop does
-// (agent/coalescing_receive_loop.h), so that the two wake up equally often. --parse also parses
+// (agent/listeners/coalescing_receive_loop.h), so that the two wake up equally often. --parse also parses
 // each datagram with simdjson's DOM parser, as meterd does before anything else: the floor of
 // any agent that reads its events with simdjson.
 //
@@ -29,7 +29,7 @@
 #include <cstring>
 #include <thread>
 
-#include "agent/receive_batch.h"
+#include "agent/listeners/receive_batch.h"
 
 namespace {
 

@@ -56,7 +56,7 @@ class Table:
             print("| " + " | ".join(row) + " |")
 
 
-# meterd's UDP loop pauses 1 ms after each drain (agent/coalescing_receive_loop.h); its Unix
+# meterd's UDP loop pauses 1 ms after each drain (agent/listeners/coalescing_receive_loop.h); its Unix
 # datagram listener waits for readiness after each drain. The baseline receives the same way.
 BASELINE_RECEIVER = {"udp": ("--pause-us", "1000"), "unix-datagram": ()}
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/cloudevent_decoder.h"
+#include "agent/decode/cloudevent_decoder.h"
 
 using namespace meterd;
 

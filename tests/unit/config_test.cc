@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 using namespace meterd;
 

@@ -4,7 +4,7 @@
 
 #include <simdjson.h>
 
-#include "buffer/distinct_chunks.h"
+#include "buffer/windows/distinct_chunks.h"
 
 using namespace meterd;
 

@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "buffer/idempotency_key.h"
-#include "buffer/series_identity.h"
+#include "buffer/identity/idempotency_key.h"
+#include "buffer/identity/series_identity.h"
 
 using namespace meterd;
 

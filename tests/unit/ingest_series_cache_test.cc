@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "agent/ingest.h"
+#include "agent/ingest/ingest.h"
 
 using namespace meterd;
 

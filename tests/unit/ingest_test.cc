@@ -6,8 +6,8 @@
 #include <tuple>
 #include <vector>
 
-#include "agent/ingest.h"
-#include "buffer/series_identity.h"
+#include "agent/ingest/ingest.h"
+#include "buffer/identity/series_identity.h"
 
 using namespace meterd;
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "agent/json_path.h"
+#include "agent/decode/json_path.h"
 
 using namespace meterd;
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/meter_set.h"
-#include "buffer/series_identity.h"
+#include "agent/meters/meter_set.h"
+#include "buffer/identity/series_identity.h"
 
 using namespace meterd;
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "agent/cloudevent_decoder.h"
-#include "agent/meter_set.h"
+#include "agent/decode/cloudevent_decoder.h"
+#include "agent/meters/meter_set.h"
 
 using namespace meterd;
 

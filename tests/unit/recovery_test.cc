@@ -7,9 +7,9 @@
 
 #include <random>
 
-#include "buffer/buffer_lock.h"
-#include "buffer/recovery.h"
-#include "buffer/store.h"
+#include "buffer/sqlite/buffer_lock.h"
+#include "buffer/sqlite/recovery.h"
+#include "buffer/store/store.h"
 
 using namespace meterd;
 namespace fs = std::filesystem;

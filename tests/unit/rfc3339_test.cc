@@ -1,7 +1,7 @@
 // RFC 3339 parsing: the formats CloudEvents producers send, and the malformed ones refused.
 #include <catch2/catch.hpp>
 
-#include "agent/rfc3339.h"
+#include "agent/decode/rfc3339.h"
 
 using meterd::parse_rfc3339_ms;
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "agent/same_text.h"
+#include "buffer/base/same_text.h"
 
 using namespace meterd;
 

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "buffer/schema.h"
-#include "buffer/sqlite_handle.h"
-#include "buffer/store.h"
+#include "buffer/sqlite/schema.h"
+#include "buffer/sqlite/sqlite_handle.h"
+#include "buffer/store/store.h"
 
 using namespace meterd;
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "buffer/series_id_cache.h"
+#include "buffer/identity/series_id_cache.h"
 
 using namespace meterd;
 

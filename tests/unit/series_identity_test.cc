@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "buffer/series_identity.h"
+#include "buffer/identity/series_identity.h"
 
 using namespace meterd;
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/series_limiter.h"
-#include "buffer/series_identity.h"
+#include "agent/meters/series_limiter.h"
+#include "buffer/identity/series_identity.h"
 
 using namespace meterd;
 

@@ -7,8 +7,8 @@
 
 #include <set>
 
-#include "buffer/schema.h"
-#include "buffer/series_identity.h"
+#include "buffer/sqlite/schema.h"
+#include "buffer/identity/series_identity.h"
 #include "tests/unit/temp_buffer.h"
 #include "uplink/record_encoder.h"
 

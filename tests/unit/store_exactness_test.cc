@@ -9,9 +9,9 @@
 #include <limits>
 #include <set>
 
-#include "buffer/idempotency_key.h"
-#include "buffer/series_identity.h"
-#include "buffer/store.h"
+#include "buffer/identity/idempotency_key.h"
+#include "buffer/identity/series_identity.h"
+#include "buffer/store/store.h"
 #include "tests/unit/temp_buffer.h"
 
 using namespace meterd;

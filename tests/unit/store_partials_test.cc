@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "buffer/series_identity.h"
+#include "buffer/identity/series_identity.h"
 #include "tests/unit/temp_buffer.h"
 
 using namespace meterd;

@@ -5,7 +5,7 @@
 
 #include <sqlite3.h>
 
-#include "buffer/series_identity.h"
+#include "buffer/identity/series_identity.h"
 #include "tests/unit/temp_buffer.h"
 
 using namespace meterd;

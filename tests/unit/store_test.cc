@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <random>
 
-#include "buffer/idempotency_key.h"
-#include "buffer/outbox_reader.h"
-#include "buffer/series_identity.h"
-#include "buffer/store.h"
+#include "buffer/identity/idempotency_key.h"
+#include "buffer/store/outbox_reader.h"
+#include "buffer/identity/series_identity.h"
+#include "buffer/store/store.h"
 #include "tests/unit/temp_buffer.h"
 
 using namespace meterd;

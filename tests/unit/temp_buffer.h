@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "buffer/outbox_reader.h"
-#include "buffer/store.h"
+#include "buffer/store/outbox_reader.h"
+#include "buffer/store/store.h"
 
 namespace meterd::testing {
 

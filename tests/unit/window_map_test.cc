@@ -1,10 +1,10 @@
-// WindowMap: the delta table's flat hash map (buffer/window_map.h).
+// WindowMap: the delta table's flat hash map (buffer/windows/window_map.h).
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <string>
 
-#include "buffer/window_map.h"
+#include "buffer/windows/window_map.h"
 
 using meterd::Accumulator;
 using meterd::WindowMap;
