@@ -1,22 +1,10 @@
-set(METERD_AGENT_SOURCES
-  agent/decode/cloudevent_decoder.cc
-  agent/listeners/coalescing_receive_loop.cc
-  agent/ingest/commit_loop.cc
-  agent/config/config.cc
-  agent/listeners/datagram_receiver.cc
-  agent/meters/event_series_cache.cc
-  agent/listeners/http_listener.cc
-  agent/listeners/http_session.cc
-  agent/ingest/ingest.cc
-  agent/decode/json_path.cc
-  agent/listeners/listeners.cc
-  agent/meters/meter_set.cc
-  agent/decode/msgpack_transcoder.cc
-  agent/decode/rfc3339.cc
-  agent/listeners/stream_connection.cc
-  agent/meters/series_limiter.cc
-  agent/listeners/udp_listener.cc
-  agent/listeners/unix_datagram_listener.cc
-  agent/listeners/unix_socket_path.cc
-  agent/listeners/unix_stream_listener.cc
+# The agent's library sources: every .cc of its concept folders (each folder's README.md says
+# what it holds). The daemon's own entry (main.cc, shutdown) and meterctl (ctl/) are executables
+# of their own, in the top-level CMakeLists.txt.
+file(GLOB METERD_AGENT_SOURCES CONFIGURE_DEPENDS
+  agent/config/*.cc
+  agent/decode/*.cc
+  agent/meters/*.cc
+  agent/ingest/*.cc
+  agent/listeners/*.cc
 )

@@ -1,17 +1,8 @@
-set(METERD_BUFFER_SOURCES
-  buffer/base/json_text.cc
-  buffer/sqlite/buffer_lock.cc
-  buffer/windows/distinct_chunks.cc
-  buffer/identity/idempotency_key.cc
-  buffer/windows/keyed_events.cc
-  buffer/store/outbox_reader.cc
-  buffer/sqlite/recovery.cc
-  buffer/sqlite/schema.cc
-  buffer/identity/series_id_cache.cc
-  buffer/identity/series_identity.cc
-  buffer/sqlite/sqlite_handle.cc
-  buffer/store/store.cc
-  buffer/store/store_coarsen.cc
-  buffer/windows/window_map.cc
-  buffer/windows/window_table.cc
+# The buffer's sources: every .cc of its concept folders (see buffer/README.md).
+file(GLOB METERD_BUFFER_SOURCES CONFIGURE_DEPENDS
+  buffer/base/*.cc
+  buffer/windows/*.cc
+  buffer/identity/*.cc
+  buffer/sqlite/*.cc
+  buffer/store/*.cc
 )

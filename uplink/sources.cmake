@@ -1,4 +1,2 @@
-set(METERD_UPLINK_SOURCES
-  uplink/kafka_forwarder.cc
-  uplink/record_encoder.cc
-)
+# The uplink's sources (see uplink/README.md).
+file(GLOB METERD_UPLINK_SOURCES CONFIGURE_DEPENDS uplink/*.cc)
