@@ -1,6 +1,8 @@
 // Reads the buffer's dead_letters table read-only (see buffer/FORMAT.md); safe while meterd runs.
 #include "agent/ctl/ctl_dlq.h"
 
+#include <sys/stat.h>
+
 #include <iostream>
 
 #include <fmt/format.h>
@@ -10,6 +12,12 @@
 namespace meterd {
 
 int list_dead_letters(const std::string& buffer_path, int limit, std::ostream& out) {
+  struct stat info;
+  if (::stat(buffer_path.c_str(), &info) != 0) {
+    std::cerr << "meterctl: no buffer at " << buffer_path
+              << " (has meterd run with this configuration?)\n";
+    return 1;
+  }
   SqliteDb db;
   Statement select;
   Status s = open_database(buffer_path, true, &db);

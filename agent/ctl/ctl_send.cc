@@ -138,11 +138,20 @@ int send_http(const std::string& url, const std::vector<std::string>& lines, int
 
 int send_events(const SendOptions& options, std::istream& input) {
   std::vector<std::string> lines = read_lines(input);
+  const std::string& target = !options.udp.empty()             ? options.udp
+                              : !options.unix_datagram.empty() ? options.unix_datagram
+                              : !options.unix_stream.empty()   ? options.unix_stream
+                                                               : options.http;
   try {
     if (!options.udp.empty()) return send_udp(options.udp, lines);
     if (!options.unix_datagram.empty()) return send_unix_datagram(options.unix_datagram, lines);
     if (!options.unix_stream.empty()) return send_unix_stream(options.unix_stream, lines);
     if (!options.http.empty()) return send_http(options.http, lines, options.batch);
+  } catch (const boost::system::system_error& e) {
+    // A socket error is almost always "meterd is not running there": say so, not errno alone.
+    std::cerr << "meterctl: cannot reach meterd at " << target << ": " << e.code().message()
+              << " (is meterd running, with a listener on this address?)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "meterctl: " << e.what() << "\n";
     return 1;

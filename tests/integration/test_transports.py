@@ -316,6 +316,25 @@ class TransportsTest(unittest.TestCase):
         self.assertIn(b"unix_stream: event 0: id: required", result.stdout)
         self.assertEqual(self.totals(), dict(work.totals))
 
+    def test_meterctl_says_meterd_is_not_running(self):
+        # meterd stopped: every acknowledged or Unix transport and the dead-letter listing say
+        # what is wrong in one line and exit 1, never an uncaught exception (exit 134).
+        meterctl = os.path.join(BUILD_DIR, "meterctl")
+        for flag, target in (("--unix-datagram", self.dgram_path),
+                             ("--unix-stream", self.stream_path),
+                             ("--http", f"http://127.0.0.1:{self.http_port}")):
+            result = subprocess.run([meterctl, "send", flag, target], input=b'{"id":"1"}\n',
+                                    capture_output=True, timeout=60)
+            self.assertEqual(result.returncode, 1, result.stderr.decode())
+            self.assertIn(f"cannot reach meterd at {target}".encode(), result.stderr)
+            self.assertEqual(result.stderr.count(b"\n"), 1, result.stderr.decode())
+        missing = os.path.join(os.path.dirname(self.dgram_path), "no-such-buffer.db")
+        result = subprocess.run([meterctl, "dlq", "list", "--buffer", missing],
+                                capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"no buffer at {missing}".encode(), result.stderr)
+        self.assertFalse(os.path.exists(missing))
+
 
 if __name__ == "__main__":
     run_tests(globals())
