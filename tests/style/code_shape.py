@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks the shape rules a newcomer relies on: no source file in the production folders over 500
-lines, no function over 60 lines. A reviewer's rule that nobody checks drifts, so ctest checks it.
+lines, no function over 60 lines, and the one-way include graph (listeners -> ingest -> buffer ->
+nothing; uplink -> buffer; see ARCHITECTURE.md). A reviewer's rule that nobody checks drifts, so
+ctest checks it.
 
 Functions are found by braces, not by a compiler: at namespace or class scope, a `{` whose header
 (the text since the previous `;`, `{` or `}`) holds a parameter list and is not a class, struct,
@@ -82,6 +84,34 @@ def long_functions(path, limit):
     return found
 
 
+# Which project folders a folder's files may not include (by path prefix). Everything under
+# buffer/ is below the agent and the uplink; buffer/base is below everything.
+FORBIDDEN_INCLUDES = {
+    "buffer/base/": ("agent/", "uplink/", "buffer/windows/", "buffer/identity/", "buffer/sqlite/",
+                     "buffer/store/"),
+    "buffer/": ("agent/", "uplink/"),
+    "uplink/": ("agent/",),
+    "agent/config/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/"),
+    "agent/decode/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/"),
+    "agent/meters/": ("agent/ingest/", "agent/listeners/", "agent/ctl/"),
+    "agent/ingest/": ("agent/listeners/", "agent/ctl/", "uplink/"),
+    "agent/listeners/": ("agent/ingest/ingest.h", "agent/meters/", "agent/ctl/", "buffer/store/",
+                         "buffer/sqlite/", "uplink/"),
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+
+
+def layering_problems(rel, text):
+    rel = rel.as_posix()
+    rule = max((folder for folder in FORBIDDEN_INCLUDES if rel.startswith(folder)), key=len,
+               default=None)
+    if rule is None:
+        return []
+    return [f"{rel}: includes {target}, which {rule} may not include"
+            for target in INCLUDE.findall(text)
+            if any(target.startswith(banned) for banned in FORBIDDEN_INCLUDES[rule])]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("root")
@@ -95,7 +125,9 @@ def main():
             if path.suffix not in (".cc", ".h"):
                 continue
             rel = path.relative_to(root)
-            lines = path.read_text().count("\n")
+            text = path.read_text()
+            problems.extend(layering_problems(rel, text))
+            lines = text.count("\n")
             if lines > args.max_file:
                 problems.append(f"{rel}: {lines} lines (at most {args.max_file})")
             for first, length, name in long_functions(path, args.max_function):
