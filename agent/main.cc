@@ -1,9 +1,11 @@
-// meterd's entry point. main() reads as the list of steps the agent goes through:
-// load config → open buffer → start uplink → start listeners → run → drain.
+// meterd's entry point. run_agent() reads as the list of steps the agent goes through:
+// open buffer → start uplink → build ingest → open listeners → start threads → wait for a
+// signal → shut down in order (shutdown.h says the order and why).
 //
-// Shutdown (SIGTERM/SIGINT): listeners close, the last batch is committed, every open window is
-// closed early (later events for it become revisions), and the outbox drains to Kafka within
-// `shutdown_timeout`; what could not be sent stays in the buffer for the next start.
+// Three threads: the ingest thread runs the io_context (listeners, the per-event pipeline, the
+// hand-over timer, acknowledgements), the store thread commits what it is handed
+// (agent/ingest/commit_loop.h), the uplink thread sends the outbox to Kafka
+// (uplink/kafka_forwarder.h). The main thread sets them up, waits, and stops them.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -12,22 +14,22 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <csignal>
 #include <filesystem>
-#include <future>
 #include <iostream>
 #include <thread>
 
 #include <pthread.h>
 
-#include "buffer/base/clock.h"
-#include "agent/ingest/commit_loop.h"
 #include "agent/config/config.h"
-#include "agent/ingest/ingest.h"
-#include "agent/meters/meter_set.h"
+#include "agent/ingest/batch_handoff.h"
+#include "agent/ingest/commit_loop.h"
 #include "agent/ingest/durability.h"
+#include "agent/ingest/handoff_timer.h"
+#include "agent/ingest/ingest.h"
 #include "agent/listeners/listeners.h"
+#include "agent/meters/meter_set.h"
+#include "agent/shutdown.h"
+#include "buffer/base/clock.h"
 #include "buffer/sqlite/buffer_lock.h"
 #include "buffer/sqlite/recovery.h"
 #include "buffer/store/store.h"
@@ -96,121 +98,86 @@ Status seed_cardinality(Store& store, Ingest& ingest) {
   });
 }
 
-// Runs on the store thread: fetches the ingest thread's batch through the io_context, so the
-// ingest path itself never takes a lock.
-CommitBatch take_batch_from(asio::io_context& io, Ingest& ingest) {
-  std::promise<CommitBatch> promise;
-  auto batch = promise.get_future();
-  asio::post(io, [&] { promise.set_value(ingest.take_batch()); });
-  return batch.get();
+// Posts the store thread's verdict onto the ingest thread, where the waiters live.
+std::function<void(uint64_t, bool)> settle_on_ingest_thread(asio::io_context& io,
+                                                            Durability& durability) {
+  return [&io, &durability](uint64_t generation, bool durable) {
+    asio::post(io, [&durability, generation, durable] {
+      durability.settle_through(generation, durable);
+    });
+  };
 }
 
-// After the last commit: early close of open windows, then the outbox drains.
-void drain(const Config& config, Store& store, CommitLoop& commits) {
-  CommitResult closed;
-  if (Status s = store.close_all_windows(wall_clock_ms(), &closed); !s) {
-    spdlog::error("closing open windows at shutdown: {}", s.message());
+// The ingest thread runs the io_context; the hand-over timer's first tick is set before it does
+// (an asio timer is used from one thread at a time). Then the store thread.
+std::thread start_threads(asio::io_context& io, HandoffTimer& handoff_timer, CommitLoop& commits) {
+  handoff_timer.start();
+  std::thread ingest_thread([&io] {
+    pthread_setname_np(pthread_self(), "ingest");  // top -H, perf and the bench tell threads apart
+    io.run();
+  });
+  commits.start();
+  return ingest_thread;
+}
+
+void log_totals(const Ingest& ingest) {
+  const IngestCounters& counters = ingest.counters();
+  spdlog::info("meterd stopped: {} events accepted, {} rejected ({} over a cardinality limit), "
+               "{} unmatched",
+               counters.events_accepted.load(), counters.events_rejected.load(),
+               counters.events_over_cardinality.load(), counters.events_unmatched.load());
+}
+
+// A start-up step's failure is fatal: logged as critical, and run_agent returns 1.
+bool ok_or_report(const Status& status, std::string_view step) {
+  if (status) return true;
+  if (step.empty()) {
+    spdlog::critical("{}", status.message());
+  } else {
+    spdlog::critical("{}: {}", step, status.message());
   }
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown_timeout_ms);
-  while (commits.commit_now({}) && commits.outbox_rows() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (commits.outbox_rows() > 0) {
-    spdlog::warn("shutdown: {} records not yet confirmed by Kafka stay buffered for the next start",
-                 commits.outbox_rows());
-  }
+  return false;
 }
 
 int run_agent(const Config& config) {
   BufferLock lock;
   std::unique_ptr<Store> store;
-  if (Status s = open_buffer(config, &lock, &store); !s) {
-    spdlog::critical("cannot open the buffer: {}", s.message());
-    return 1;
-  }
+  if (!ok_or_report(open_buffer(config, &lock, &store), "cannot open the buffer")) return 1;
   spdlog::info("buffer {} open: agent_id {}, {} open windows, {} records to send", store->path(),
                store->agent_id(), store->open_window_rows(), store->outbox_rows());
-
   std::unique_ptr<KafkaForwarder> uplink;
-  if (Status s = start_uplink(config, *store, &uplink); !s) {
-    spdlog::critical("cannot start the Kafka uplink: {}", s.message());
+  if (!ok_or_report(start_uplink(config, *store, &uplink), "cannot start the Kafka uplink")) {
     return 1;
   }
 
   asio::io_context io;
   MeterSet meters(config.meters);
   Ingest ingest(config, meters);
-  if (Status s = seed_cardinality(*store, ingest); !s) {
-    spdlog::critical("cannot read the buffer's open windows: {}", s.message());
+  if (!ok_or_report(seed_cardinality(*store, ingest), "cannot read the buffer's open windows")) {
     return 1;
   }
   Durability durability;
   Listeners listeners;
-  if (Status s = listeners.open(config.listeners, io, ingest, durability); !s) {
-    spdlog::critical("{}", s.message());
-    return 1;
-  }
+  if (!ok_or_report(listeners.open(config.listeners, io, ingest, durability), "")) return 1;
+  ShutdownSignals signals(io, [&listeners] { listeners.close(); });
 
-  // SIGHUP would otherwise end the process; a restart is how a new config is applied (it loses
-  // nothing: windows and outbox live in the buffer), so say so and carry on.
-  asio::signal_set hangups(io, SIGHUP);
-  std::function<void(boost::system::error_code, int)> on_hangup =
-      [&](boost::system::error_code ec, int) {
-        if (ec) return;
-        spdlog::warn("SIGHUP ignored: restart meterd to apply a new configuration (a restart "
-                     "loses nothing)");
-        hangups.async_wait(on_hangup);
-      };
-  hangups.async_wait(on_hangup);
-
-  std::promise<void> shutdown_requested;
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code, int signal) {
-    spdlog::info("signal {} received: shutting down", signal);
-    listeners.close();
-    hangups.cancel();
-    shutdown_requested.set_value();
-  });
-
-  CommitLoop commits(
-      *store, std::chrono::milliseconds(config.buffer.commit_interval_ms),
-      [&] { return take_batch_from(io, ingest); },
-      [&](uint64_t generation, bool durable) {
-        asio::post(io, [&durability, generation, durable] {
-          durability.settle_through(generation, durable);
-        });
-      });
-  // Keeps the ingest thread running after the listeners closed, for the last hand-overs.
+  // The ingest thread hands each interval's batch to the store thread; verdicts come back as
+  // posts onto the ingest thread.
+  BatchHandoff handoff;
+  HandoffTimer handoff_timer(io, std::chrono::milliseconds(config.buffer.commit_interval_ms),
+                             ingest, handoff);
+  CommitLoop commits(*store, handoff, settle_on_ingest_thread(io, durability));
+  // Keeps the ingest thread running after the listeners closed, for the last hand-over and its
+  // acknowledgements; shut_down_in_order stops it.
   auto keep_running = asio::make_work_guard(io);
-  std::thread ingest_thread([&] {
-    pthread_setname_np(pthread_self(), "ingest");  // top -H, perf and the bench tell threads apart
-    io.run();
-  });
-  commits.start();
+  std::thread ingest_thread = start_threads(io, handoff_timer, commits);
   spdlog::info("meterd ready");
   sd_notify(0, "READY=1");
 
-  shutdown_requested.get_future().wait();
+  signals.wait();
   sd_notify(0, "STOPPING=1");
-  // The store thread stops first; the last batch is committed while the ingest thread still
-  // runs, so stream and HTTP clients get the acknowledgements of everything they sent.
-  commits.stop();
-  if (Status s = commits.commit_now(take_batch_from(io, ingest)); !s) {
-    spdlog::error("final commit failed: {}", s.message());
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // lets the acks go out
-  io.stop();
-  ingest_thread.join();
-  drain(config, *store, commits);
-  uplink->stop();
-  commits.commit_now({});  // deletes the last confirmed rows
-  spdlog::info("meterd stopped: {} events accepted, {} rejected ({} over a cardinality limit), "
-               "{} unmatched",
-               ingest.counters().events_accepted.load(), ingest.counters().events_rejected.load(),
-               ingest.counters().events_over_cardinality.load(),
-               ingest.counters().events_unmatched.load());
+  shut_down_in_order(config, {io, ingest_thread, handoff_timer, commits, *store, *uplink});
+  log_totals(ingest);
   return 0;
 }
 

@@ -1,4 +1,7 @@
-// The store thread's loop (see commit_loop.h).
+// The store thread's loop (see commit_loop.h): take the handed-over batch, commit it with
+// whatever an earlier failed commit left pending, settle its generation, report what the commit
+// did. Kept apart from the store so the store stays a plain, single-threaded API that tests and
+// the shutdown path call directly.
 #include "agent/ingest/commit_loop.h"
 
 #include <malloc.h>
@@ -9,47 +12,35 @@
 
 namespace meterd {
 
-CommitLoop::CommitLoop(Store& store, std::chrono::milliseconds interval,
-                       std::function<CommitBatch()> take_batch,
+CommitLoop::CommitLoop(Store& store, BatchHandoff& handoff,
                        std::function<void(uint64_t generation, bool durable)> on_settled)
-    : store_(store),
-      interval_(interval),
-      take_batch_(std::move(take_batch)),
-      on_settled_(std::move(on_settled)) {
+    : store_(store), handoff_(handoff), on_settled_(std::move(on_settled)) {
   outbox_rows_ = store_.outbox_rows();
 }
 
-CommitLoop::~CommitLoop() { stop(); }
+CommitLoop::~CommitLoop() {
+  if (thread_.joinable()) handoff_.close();
+  join();
+}
 
 void CommitLoop::start() {
-  stopping_ = false;
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "store");
+    pthread_setname_np(pthread_self(), "store");  // top -H, perf and the bench tell threads apart
     run();
   });
 }
 
-void CommitLoop::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+void CommitLoop::join() {
   if (thread_.joinable()) thread_.join();
 }
 
 void CommitLoop::run() {
-  auto next = std::chrono::steady_clock::now() + interval_;
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
-    next += interval_;
-    lock.unlock();
-    pending_.merge_from(take_batch_());
+  CommitBatch batch;
+  while (handoff_.take(&batch)) {
+    pending_.merge_from(std::move(batch));
     if (Status s = commit_pending(); !s) {
       spdlog::error("commit failed, keeping the batch in memory to retry: {}", s.message());
     }
-    lock.lock();
   }
 }
 
@@ -92,48 +83,52 @@ Status CommitLoop::commit_pending() {
   }
   if (status) {
     failed_commits_ = 0;
+    // Committed before acknowledged: the verdict goes out only once store_.commit returned.
     if (pending_.generation != 0) on_settled_(pending_.generation, true);
-    if (result.rows_coarsened > 0) {
-      spdlog::warn("outbox over buffer.coarsen_at: {} unsent partials merged into coarser windows",
-                   result.rows_coarsened);
-    }
-    if (result.dedup_keys_shed > 0) {
-      dedup_keys_shed_ += result.dedup_keys_shed;
-      spdlog::warn("dedup keys over buffer.dedup_max_size: {} oldest forgotten ({} in all); "
-                   "resends are now recognised for {:.1f} minutes after the first arrival "
-                   "instead of buffer.dedup_window",
-                   result.dedup_keys_shed, dedup_keys_shed_.load(),
-                   static_cast<double>(result.dedup_horizon_ms) / 60'000.0);
-    }
-    if (result.windows_split > 0) {
-      spdlog::warn("{} windows sent early so that their sums stay within a double's range",
-                   result.windows_split);
-    }
-    if (result.deltas_refused > 0) {
-      spdlog::error("{} merged deltas had sums beyond a double's range; kept as dead letters",
-                    result.deltas_refused);
-    }
-    if (result.dead_letters_evicted > 0) {
-      dead_letters_evicted_ += result.dead_letters_evicted;
-      spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
-                   result.dead_letters_evicted, dead_letters_evicted_.load());
-    }
-    if (result.series_collected > 0) {
-      spdlog::info("buffer: {} series with no open window and nothing to send forgotten",
-                   result.series_collected);
-    }
+    report(result);
     size_t batch_entries = pending_.deltas.size() + pending_.keyed.events();
     pending_ = CommitBatch{};
     release_freed_memory(batch_entries);
-    ++commits_;
-    if (result.windows_closed || result.rows_deleted || result.duplicates_dropped) {
-      spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered, {} duplicates",
-                    result.windows_updated, result.windows_closed, result.rows_deleted,
-                    result.duplicates_dropped);
-    }
   }
   outbox_rows_ = store_.outbox_rows();
   return status;
+}
+
+void CommitLoop::report(const CommitResult& result) {
+  if (result.rows_coarsened > 0) {
+    spdlog::warn("outbox over buffer.coarsen_at: {} unsent partials merged into coarser windows",
+                 result.rows_coarsened);
+  }
+  if (result.dedup_keys_shed > 0) {
+    dedup_keys_shed_ += result.dedup_keys_shed;
+    spdlog::warn("dedup keys over buffer.dedup_max_size: {} oldest forgotten ({} in all); "
+                 "resends are now recognised for {:.1f} minutes after the first arrival "
+                 "instead of buffer.dedup_window",
+                 result.dedup_keys_shed, dedup_keys_shed_.load(),
+                 static_cast<double>(result.dedup_horizon_ms) / 60'000.0);
+  }
+  if (result.windows_split > 0) {
+    spdlog::warn("{} windows sent early so that their sums stay within a double's range",
+                 result.windows_split);
+  }
+  if (result.deltas_refused > 0) {
+    spdlog::error("{} merged deltas had sums beyond a double's range; kept as dead letters",
+                  result.deltas_refused);
+  }
+  if (result.dead_letters_evicted > 0) {
+    dead_letters_evicted_ += result.dead_letters_evicted;
+    spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
+                 result.dead_letters_evicted, dead_letters_evicted_.load());
+  }
+  if (result.series_collected > 0) {
+    spdlog::info("buffer: {} series with no open window and nothing to send forgotten",
+                 result.series_collected);
+  }
+  if (result.windows_closed || result.rows_deleted || result.duplicates_dropped) {
+    spdlog::debug("commit: {} windows updated, {} closed, {} rows delivered, {} duplicates",
+                  result.windows_updated, result.windows_closed, result.rows_deleted,
+                  result.duplicates_dropped);
+  }
 }
 
 }  // namespace meterd

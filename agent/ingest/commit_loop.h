@@ -1,44 +1,54 @@
-// CommitLoop: the store thread. Every `commit_interval` it takes the ingest thread's batch and
-// commits it (merge deltas, close due windows into the outbox, delete delivered rows).
+// CommitLoop: the store thread. It takes each batch the ingest thread hands over (batch_handoff.h,
+// once a commit interval) and commits it: merge deltas, close due windows into the outbox,
+// delete delivered rows.
+//
+// Durability order: a generation is settled only after the commit that holds it returned, so an
+// acknowledged client hears "durable" only for events SQLite has synced ("acknowledged only
+// after committed"); `on_settled` runs on the store thread, and its caller posts the verdict
+// onto the ingest thread (Durability::settle_through).
 //
 // A failed commit (a full disk, say) keeps the batch in memory, merged with the next one, and
-// retries at the next interval; after kMaxFailedCommits in a row the pending events are dropped
-// (counted, and refused to their acknowledged clients) so memory stays bounded while the disk is
-// full. A commit the store refused because the buffer is at its size limit refuses its events
-// the same way. The agent keeps forwarding in both cases.
+// retries when the next batch arrives; after kMaxFailedCommits in a row the pending events are
+// dropped (counted, and refused to their acknowledged clients) so memory stays bounded while
+// the disk is full. A commit the store refused because the buffer is at its size limit refuses
+// its events the same way. The agent keeps forwarding in both cases.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 
+#include "agent/ingest/batch_handoff.h"
 #include "buffer/store/store.h"
 
 namespace meterd {
 
 class CommitLoop {
  public:
-  // `take_batch` is called on the store thread and must return the ingest thread's batch;
-  // `on_settled` is called there with the newest generation a commit held and whether its events
-  // are durable (false: refused), so the acknowledged transports can answer their clients.
-  CommitLoop(Store& store, std::chrono::milliseconds interval,
-             std::function<CommitBatch()> take_batch,
+  // `on_settled` is called on the store thread with the newest generation a commit held and
+  // whether its events are durable (false: refused), so the acknowledged transports can answer
+  // their clients. `store` and `handoff` must outlive the loop.
+  CommitLoop(Store& store, BatchHandoff& handoff,
              std::function<void(uint64_t generation, bool durable)> on_settled);
+  // Closes the hand-over if the thread still runs, and waits for it.
   ~CommitLoop();
+  CommitLoop(const CommitLoop&) = delete;
+  CommitLoop& operator=(const CommitLoop&) = delete;
 
+  // Starts the store thread: it commits every batch handed over, until the hand-over closes.
   void start();
-  // Stops the thread after its current commit. A batch that could not be committed stays
-  // pending for commit_pending().
-  void stop();
+  // Waits for the store thread to end: once the hand-over is closed and its last batch committed
+  // (or kept pending, if that commit failed).
+  void join();
 
-  // With the thread stopped: commits `batch` after anything still pending.
+  // With the thread ended (at shutdown): commits `batch` after anything still pending.
   Status commit_now(CommitBatch batch);
 
+  // Any thread.
   int64_t outbox_rows() const { return outbox_rows_.load(); }
-  int64_t commits() const { return commits_.load(); }
+  // Commits that failed in a row since the last one that succeeded.
+  int failed_commits() const { return failed_commits_.load(); }
   int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
   int64_t events_refused() const { return events_refused_.load(); }
   int64_t dedup_keys_shed() const { return dedup_keys_shed_.load(); }
@@ -49,23 +59,21 @@ class CommitLoop {
   void run();
   Status commit_pending();
   void refuse_pending(const char* why);
+  // Logs and counts what a successful commit did beyond the merge.
+  void report(const CommitResult& result);
   // Returns the heap pages a large committed batch left free to the system (malloc_trim).
   void release_freed_memory(size_t batch_entries);
   static constexpr size_t kTrimAfterEntries = 10'000;
 
   Store& store_;
-  const std::chrono::milliseconds interval_;
-  std::function<CommitBatch()> take_batch_;
+  BatchHandoff& handoff_;
   std::function<void(uint64_t, bool)> on_settled_;
-  int failed_commits_ = 0;  // in a row
+  // The store thread's (or, once it ended, commit_now's caller's); failed_commits_ is read by any.
+  std::atomic<int> failed_commits_{0};  // in a row
   bool trim_owed_ = false;
-  CommitBatch pending_;  // store thread only
+  CommitBatch pending_;
   std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
   std::atomic<int64_t> outbox_rows_{0};
-  std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> dead_letters_evicted_{0};
   std::atomic<int64_t> events_refused_{0};
   std::atomic<int64_t> dedup_keys_shed_{0};

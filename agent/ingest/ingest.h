@@ -22,8 +22,9 @@
 // payload is stamped with the generation of the batch it went into: it is durable once the
 // commit of that generation succeeded.
 //
-// Threading: the ingest thread (the io_context's) only. take_batch() is called there too (the
-// commit loop posts it), so the hot path needs no lock. Counters are atomics other threads read.
+// Threading: the ingest thread (the io_context's) only. take_batch() is called there too, by the
+// hand-over timer once a commit interval (handoff_timer.h), so the hot path needs no lock.
+// Counters are atomics other threads read.
 #pragma once
 
 #include <atomic>
