@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "buffer/base/clock.h"
 
@@ -37,6 +38,11 @@ int64_t DatagramReceiver::drain(int fd) {
   }
   kernel_drops_ = socket_drops(fd, static_cast<uint32_t>(kernel_drops_.load()));
   return total;
+}
+
+void DatagramReceiver::log_counters() const {
+  spdlog::info("{}: {} datagrams received, {} dropped by the kernel (receive buffer full), {} "
+               "over 64 KiB", listener_, datagrams(), kernel_drops(), oversized());
 }
 
 }  // namespace meterd

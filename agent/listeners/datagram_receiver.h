@@ -35,6 +35,9 @@ class DatagramReceiver {
   int64_t kernel_drops() const { return kernel_drops_.load(); }
   int64_t oversized() const { return oversized_.load(); }
 
+  // Logs the counters in one line, once the socket closed (the transport tests read it).
+  void log_counters() const;
+
  private:
   PayloadSink& sink_;
   std::string listener_;

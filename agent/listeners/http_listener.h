@@ -18,10 +18,12 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstdint>
+#include <string>
 
 #include "agent/config/listener_config.h"
 #include "agent/ingest/durability.h"
 #include "agent/ingest/payload_sink.h"
+#include "agent/listeners/listener.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
@@ -31,12 +33,16 @@ struct HttpLimits {
   int64_t idle_timeout_ms = 60'000;
 };
 
-class HttpListener {
+class HttpListener : public Listener {
  public:
-  HttpListener(boost::asio::io_context& io, PayloadSink& sink, Durability& durability);
-  Status open(const Endpoint& endpoint, const HttpLimits& limits);
-  void start() { accept_next(); }
-  void close();
+  HttpListener(boost::asio::io_context& io, PayloadSink& sink, Durability& durability,
+               Endpoint endpoint, const HttpLimits& limits);
+  Status open() override;
+  void start() override { accept_next(); }
+  // Stops accepting; a session in progress still answers its request.
+  void close() override;
+  std::string description() const override;
+  // The bound port (the configured one, or the kernel's choice for port 0). After open().
   uint16_t port() const;
 
  private:
@@ -45,7 +51,8 @@ class HttpListener {
   boost::asio::ip::tcp::acceptor acceptor_;
   PayloadSink& sink_;
   Durability& durability_;
-  HttpLimits limits_;
+  const Endpoint endpoint_;
+  const HttpLimits limits_;
 };
 
 }  // namespace meterd

@@ -1,62 +1,55 @@
-// Opening and closing the configured transports (see listeners.h).
+// Choosing, opening and closing the configured transports (see listeners.h).
 #include "agent/listeners/listeners.h"
 
 #include <spdlog/spdlog.h>
 
-namespace meterd {
+#include "agent/listeners/http_listener.h"
+#include "agent/listeners/udp_listener.h"
+#include "agent/listeners/unix_datagram_listener.h"
+#include "agent/listeners/unix_stream_listener.h"
 
-Status Listeners::open(const ListenerConfig& config, boost::asio::io_context& io,
-                       PayloadSink& sink, Durability& durability) {
-  if (config.udp) {
-    udp_ = std::make_unique<UdpListener>(io, sink);
-    if (Status s = udp_->open(*config.udp, config.receive_buffer_bytes); !s) return s;
-    udp_->start();
-    spdlog::info("listening for UDP events on {}:{}", config.udp->host, udp_->port());
-  }
-  if (!config.unix_datagram.empty()) {
-    unix_datagram_ = std::make_unique<UnixDatagramListener>(io, sink);
-    if (Status s = unix_datagram_->open(config.unix_datagram, config); !s) return s;
-    unix_datagram_->start();
-    spdlog::info("listening for Unix datagram events on {}", config.unix_datagram);
-  }
-  if (!config.unix_stream.empty()) {
-    unix_stream_ = std::make_unique<UnixStreamListener>(io, sink, durability);
-    if (Status s = unix_stream_->open(config.unix_stream, config); !s) return s;
-    unix_stream_->start();
-    spdlog::info("listening for Unix stream events on {}", config.unix_stream);
-  }
-  if (config.http) {
-    http_ = std::make_unique<HttpListener>(io, sink, durability);
-    HttpLimits limits{config.http_max_body_bytes, config.idle_timeout_ms};
-    if (Status s = http_->open(*config.http, limits); !s) return s;
-    http_->start();
-    spdlog::info("listening for HTTP events on http://{}:{}/api/v1/events", config.http->host,
-                 http_->port());
-  }
-  return Status::ok();
-}
+namespace meterd {
 
 namespace {
 
-void log_datagram_counters(const char* name, const DatagramReceiver& receiver) {
-  spdlog::info("{}: {} datagrams received, {} dropped by the kernel (receive buffer full), {} "
-               "over 64 KiB", name, receiver.datagrams(), receiver.kernel_drops(),
-               receiver.oversized());
+// The transports the config names, in the order they open and close.
+std::vector<std::unique_ptr<Listener>> configured_listeners(const ListenerConfig& config,
+                                                            boost::asio::io_context& io,
+                                                            PayloadSink& sink,
+                                                            Durability& durability) {
+  std::vector<std::unique_ptr<Listener>> listeners;
+  if (config.udp) {
+    listeners.push_back(
+        std::make_unique<UdpListener>(io, sink, *config.udp, config.receive_buffer_bytes));
+  }
+  if (!config.unix_datagram.empty()) {
+    listeners.push_back(std::make_unique<UnixDatagramListener>(io, sink, config));
+  }
+  if (!config.unix_stream.empty()) {
+    listeners.push_back(std::make_unique<UnixStreamListener>(io, sink, durability, config));
+  }
+  if (config.http) {
+    HttpLimits limits{config.http_max_body_bytes, config.idle_timeout_ms};
+    listeners.push_back(std::make_unique<HttpListener>(io, sink, durability, *config.http, limits));
+  }
+  return listeners;
 }
 
 }  // namespace
 
+Status Listeners::open(const ListenerConfig& config, boost::asio::io_context& io,
+                       PayloadSink& sink, Durability& durability) {
+  for (auto& listener : configured_listeners(config, io, sink, durability)) {
+    if (Status s = listener->open(); !s) return s;
+    listener->start();
+    spdlog::info("listening for {}", listener->description());
+    open_.push_back(std::move(listener));
+  }
+  return Status::ok();
+}
+
 void Listeners::close() {
-  if (udp_) {
-    udp_->close();
-    log_datagram_counters("udp", udp_->receiver());
-  }
-  if (unix_datagram_) {
-    unix_datagram_->close();
-    log_datagram_counters("unix_datagram", unix_datagram_->receiver());
-  }
-  if (unix_stream_) unix_stream_->close();
-  if (http_) http_->close();
+  for (auto& listener : open_) listener->close();
 }
 
 }  // namespace meterd

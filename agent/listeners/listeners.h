@@ -1,34 +1,33 @@
 // Listeners: every configured transport, opened, started and closed together. The transports
-// are siblings behind one seam (PayloadSink); this file is the only place that knows them all.
+// are siblings behind one seam (listener.h) and feed one sink (payload_sink.h); listeners.cc is
+// the only place that knows them all.
 // Threading: open() before the io_context runs; close() on the ingest thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
+#include <vector>
 
 #include "agent/config/listener_config.h"
 #include "agent/ingest/durability.h"
-#include "agent/listeners/http_listener.h"
 #include "agent/ingest/payload_sink.h"
-#include "agent/listeners/udp_listener.h"
-#include "agent/listeners/unix_datagram_listener.h"
-#include "agent/listeners/unix_stream_listener.h"
+#include "agent/listeners/listener.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
 
 class Listeners {
  public:
+  // Opens and starts each configured transport in turn (UDP, Unix datagram, Unix stream, HTTP);
+  // the first that cannot open is the error, and the ones before it stay open until close().
   Status open(const ListenerConfig& config, boost::asio::io_context& io, PayloadSink& sink,
               Durability& durability);
+  // Closes them in the order they were opened.
   void close();
 
  private:
-  std::unique_ptr<UdpListener> udp_;
-  std::unique_ptr<UnixDatagramListener> unix_datagram_;
-  std::unique_ptr<UnixStreamListener> unix_stream_;
-  std::unique_ptr<HttpListener> http_;
+  std::vector<std::unique_ptr<Listener>> open_;
 };
 
 }  // namespace meterd

@@ -5,27 +5,36 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
 
-#include "agent/listeners/coalescing_receive_loop.h"
+#include <cstdint>
+#include <string>
+
 #include "agent/config/listener_config.h"
+#include "agent/listeners/coalescing_receive_loop.h"
 #include "agent/listeners/datagram_receiver.h"
+#include "agent/listeners/listener.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
 
-class UdpListener {
+class UdpListener : public Listener {
  public:
-  UdpListener(boost::asio::io_context& io, PayloadSink& sink);
-  Status open(const Endpoint& endpoint, int receive_buffer_bytes);
-  void start() { loop_.start(); }
-  void close() { loop_.close(); }
+  UdpListener(boost::asio::io_context& io, PayloadSink& sink, Endpoint endpoint,
+              int receive_buffer_bytes);
+  Status open() override;
+  void start() override { loop_.start(); }
+  // Takes what the kernel still holds, closes the socket and logs the datagram counters.
+  void close() override;
+  std::string description() const override;
 
+  // The bound port (the configured one, or the kernel's choice for port 0).
   uint16_t port() const { return port_; }
   const DatagramReceiver& receiver() const { return receiver_; }
 
  private:
   boost::asio::io_context& io_;
+  const Endpoint endpoint_;
+  const int receive_buffer_bytes_;
   DatagramReceiver receiver_;
   CoalescingReceiveLoop loop_;
   uint16_t port_ = 0;

@@ -1,7 +1,6 @@
 // The Unix datagram socket: path, permissions, receive buffer (see unix_datagram_listener.h).
 #include "agent/listeners/unix_datagram_listener.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include <cstdint>
 #include <fstream>
 
+#include "agent/listeners/receive_buffer.h"
 #include "agent/listeners/unix_socket_path.h"
 
 namespace meterd {
@@ -36,24 +36,25 @@ void warn_if_short_datagram_queue() {
 
 }  // namespace
 
-UnixDatagramListener::UnixDatagramListener(asio::io_context& io, PayloadSink& sink)
-    : socket_(io), receiver_(sink, "unix_datagram") {}
+UnixDatagramListener::UnixDatagramListener(asio::io_context& io, PayloadSink& sink,
+                                           const ListenerConfig& options)
+    : socket_(io), receiver_(sink, "unix_datagram"), options_(options) {}
 
-Status UnixDatagramListener::open(const std::string& path, const ListenerConfig& options) {
+Status UnixDatagramListener::open() {
+  const std::string& path = options_.unix_datagram;
   if (Status s = prepare_socket_path(path); !s) return s;
   boost::system::error_code ec;
   socket_.open(asio::local::datagram_protocol(), ec);
   if (!ec) socket_.bind(asio::local::datagram_protocol::endpoint(path), ec);
-  if (ec) return Status::error(fmt::format("unix datagram listener: binding {}: {}", path, ec.message()));
-  path_ = path;
-  if (Status s = apply_socket_permissions(path, options.unix_mode, options.unix_group); !s) {
+  if (ec) {
+    return Status::error(fmt::format("unix datagram listener: binding {}: {}", path,
+                                     ec.message()));
+  }
+  bound_path_ = path;
+  if (Status s = apply_socket_permissions(path, options_.unix_mode, options_.unix_group); !s) {
     return s;
   }
-  int fd = socket_.native_handle();
-  int size = options.receive_buffer_bytes;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-  }
+  set_receive_buffer(socket_.native_handle(), options_.receive_buffer_bytes);
   socket_.non_blocking(true, ec);
   warn_if_short_datagram_queue();
   return Status::ok();
@@ -64,7 +65,12 @@ void UnixDatagramListener::close() {
   // What the kernel already queued was sent before the shutdown: take it, do not drop it.
   if (socket_.is_open()) receiver_.drain(socket_.native_handle());
   socket_.close(ec);
-  if (!path_.empty()) unlink(path_.c_str());
+  if (!bound_path_.empty()) unlink(bound_path_.c_str());
+  receiver_.log_counters();
+}
+
+std::string UnixDatagramListener::description() const {
+  return fmt::format("Unix datagram events on {}", options_.unix_datagram);
 }
 
 }  // namespace meterd

@@ -12,23 +12,30 @@
 
 #include "agent/config/listener_config.h"
 #include "agent/listeners/datagram_receiver.h"
+#include "agent/listeners/listener.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
 
-class UnixDatagramListener {
+class UnixDatagramListener : public Listener {
  public:
-  UnixDatagramListener(boost::asio::io_context& io, PayloadSink& sink);
-  Status open(const std::string& path, const ListenerConfig& options);
-  void start() { receive_until_closed(socket_, receiver_); }
-  void close();
+  // Listens on `options.unix_datagram` with the mode, group and receive buffer of `options`.
+  UnixDatagramListener(boost::asio::io_context& io, PayloadSink& sink,
+                       const ListenerConfig& options);
+  Status open() override;
+  void start() override { receive_until_closed(socket_, receiver_); }
+  // Takes what the kernel still holds, closes the socket, removes its file and logs the
+  // datagram counters.
+  void close() override;
+  std::string description() const override;
 
   const DatagramReceiver& receiver() const { return receiver_; }
 
  private:
   boost::asio::local::datagram_protocol::socket socket_;
   DatagramReceiver receiver_;
-  std::string path_;
+  const ListenerConfig options_;
+  std::string bound_path_;  // set once bound: the socket file close() removes
 };
 
 }  // namespace meterd

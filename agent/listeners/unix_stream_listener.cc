@@ -13,10 +13,11 @@ namespace meterd {
 namespace asio = boost::asio;
 
 UnixStreamListener::UnixStreamListener(asio::io_context& io, PayloadSink& sink,
-                                       Durability& durability)
-    : acceptor_(io), sink_(sink), durability_(durability) {}
+                                       Durability& durability, const ListenerConfig& options)
+    : acceptor_(io), sink_(sink), durability_(durability), options_(options) {}
 
-Status UnixStreamListener::open(const std::string& path, const ListenerConfig& options) {
+Status UnixStreamListener::open() {
+  const std::string& path = options_.unix_stream;
   if (Status s = prepare_socket_path(path); !s) return s;
   boost::system::error_code ec;
   asio::local::stream_protocol::endpoint endpoint(path);
@@ -24,9 +25,12 @@ Status UnixStreamListener::open(const std::string& path, const ListenerConfig& o
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::error(fmt::format("unix stream listener: {}: {}", path, ec.message()));
-  path_ = path;
-  max_line_bytes_ = options.stream_max_line_bytes;
-  return apply_socket_permissions(path, options.unix_mode, options.unix_group);
+  bound_path_ = path;
+  return apply_socket_permissions(path, options_.unix_mode, options_.unix_group);
+}
+
+std::string UnixStreamListener::description() const {
+  return fmt::format("Unix stream events on {}", options_.unix_stream);
 }
 
 void UnixStreamListener::accept_next() {
@@ -35,7 +39,7 @@ void UnixStreamListener::accept_next() {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
       auto connection = std::make_shared<StreamConnection>(std::move(socket), sink_, durability_,
-                                                           max_line_bytes_);
+                                                           options_.stream_max_line_bytes);
       // Forget connections that already ended, so the set stays as large as the live ones.
       std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
       connections_.insert(connection);
@@ -48,7 +52,7 @@ void UnixStreamListener::accept_next() {
 void UnixStreamListener::close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
-  if (!path_.empty()) unlink(path_.c_str());
+  if (!bound_path_.empty()) unlink(bound_path_.c_str());
   for (const auto& weak : connections_) {
     if (auto connection = weak.lock()) connection->stop_reading();
   }

@@ -18,19 +18,23 @@
 #include "agent/config/listener_config.h"
 #include "agent/ingest/durability.h"
 #include "agent/ingest/payload_sink.h"
+#include "agent/listeners/listener.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
 
 class StreamConnection;
 
-class UnixStreamListener {
+class UnixStreamListener : public Listener {
  public:
-  UnixStreamListener(boost::asio::io_context& io, PayloadSink& sink, Durability& durability);
-  Status open(const std::string& path, const ListenerConfig& options);
-  void start() { accept_next(); }
+  // Listens on `options.unix_stream` with the mode, group and line bound of `options`.
+  UnixStreamListener(boost::asio::io_context& io, PayloadSink& sink, Durability& durability,
+                     const ListenerConfig& options);
+  Status open() override;
+  void start() override { accept_next(); }
   // Stops accepting and reading; connections still write the acks of what they already read.
-  void close();
+  void close() override;
+  std::string description() const override;
 
  private:
   void accept_next();
@@ -38,8 +42,8 @@ class UnixStreamListener {
   boost::asio::local::stream_protocol::acceptor acceptor_;
   PayloadSink& sink_;
   Durability& durability_;
-  std::string path_;
-  int64_t max_line_bytes_ = 0;
+  const ListenerConfig options_;
+  std::string bound_path_;  // set once bound: the socket file close() removes
   std::set<std::weak_ptr<StreamConnection>, std::owner_less<>> connections_;
 };
 
