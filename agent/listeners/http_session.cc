@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include <fmt/format.h>
 
-#include "buffer/base/clock.h"
 #include "agent/decode/msgpack_transcoder.h"
+#include "buffer/base/clock.h"
 #include "buffer/base/json_text.h"
 
 namespace meterd {
@@ -23,8 +24,7 @@ constexpr std::string_view kEventsPath = "/api/v1/events";
 
 std::string media_type(std::string_view content_type) {
   std::string media(content_type.substr(0, content_type.find(';')));
-  media.erase(std::remove_if(media.begin(), media.end(), [](unsigned char c) { return std::isspace(c); }),
-              media.end());
+  std::erase_if(media, [](unsigned char c) { return std::isspace(c); });
   std::transform(media.begin(), media.end(), media.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return media;
@@ -59,6 +59,39 @@ std::string problem(int status, std::string_view title, std::string_view detail,
   return body;
 }
 
+struct Refusal {
+  http::status status;
+  std::string problem_body;
+};
+
+// Why a body cannot be read as its content type says, if it cannot: 415 for a type meterd does
+// not read, 400 for a body whose first byte contradicts its type (an array sent as one event).
+std::optional<Refusal> refuse_content(const std::string& media, std::string_view body) {
+  char first = first_byte(body);
+  std::string mismatch;
+  if (media == "application/cloudevents+json") {
+    if (first == '[') {
+      mismatch = "takes one event; send arrays as application/cloudevents-batch+json";
+    }
+  } else if (media == "application/cloudevents-batch+json") {
+    if (first != '[') mismatch = "takes a JSON array of events";
+  } else if (media == "application/msgpack" || media == "application/x-msgpack" ||
+             media == "application/vnd.msgpack") {
+    if (!looks_like_msgpack(body)) mismatch = "takes a msgpack map or array";
+  } else if (media != "application/json") {
+    return Refusal{http::status::unsupported_media_type,
+                   problem(415, "Unsupported Media Type",
+                           fmt::format("content type '{}' is not accepted; use "
+                                       "application/cloudevents+json, "
+                                       "application/cloudevents-batch+json, application/json or "
+                                       "application/msgpack", media),
+                           {})};
+  }
+  if (mismatch.empty()) return std::nullopt;
+  return Refusal{http::status::bad_request,
+                 problem(400, "Bad Request", media + " " + mismatch, {})};
+}
+
 }  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, PayloadSink& sink, Durability& durability,
@@ -73,33 +106,31 @@ void HttpSession::read_request() {
   stream_.expires_after(std::chrono::milliseconds(limits_.idle_timeout_ms));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec == http::error::body_limit) {
-                       self->keep_alive_ = false;
-                       return self->respond(
-                           http::status::payload_too_large,
-                           problem(413, "Payload Too Large",
-                                   fmt::format("the body exceeds {} bytes",
-                                               self->limits_.max_body_bytes), {}),
-                           "application/problem+json");
-                     }
-                     if (ec == http::error::header_limit) {
-                       self->keep_alive_ = false;
-                       return self->respond(http::status::request_header_fields_too_large);
-                     }
-                     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-                         ec == asio::error::operation_aborted) {
-                       return self->close();
-                     }
-                     if (ec) {
-                       // A malformed request gets a 400; a broken connection just closes.
-                       if (ec.category() != http::make_error_code(http::error::bad_target).category()) {
-                         return self->close();
-                       }
-                       self->keep_alive_ = false;
-                       return self->respond(http::status::bad_request);
-                     }
+                     if (ec) return self->answer_read_error(ec);
                      self->handle_request();
                    });
+}
+
+void HttpSession::answer_read_error(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    keep_alive_ = false;
+    return respond(http::status::payload_too_large,
+                   problem(413, "Payload Too Large",
+                           fmt::format("the body exceeds {} bytes", limits_.max_body_bytes), {}),
+                   "application/problem+json");
+  }
+  if (ec == http::error::header_limit) {
+    keep_alive_ = false;
+    return respond(http::status::request_header_fields_too_large);
+  }
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted) {
+    return close();
+  }
+  // A malformed request gets a 400; a broken connection just closes.
+  if (ec.category() != http::make_error_code(http::error::bad_target).category()) return close();
+  keep_alive_ = false;
+  respond(http::status::bad_request);
 }
 
 void HttpSession::handle_request() {
@@ -117,32 +148,10 @@ void HttpSession::handle_request() {
 }
 
 void HttpSession::ingest(const Request& request) {
-  std::string media = media_type(to_std(request[http::field::content_type]));
   std::string_view body = request.body();
-  char first = first_byte(body);
-  bool msgpack = media == "application/msgpack" || media == "application/x-msgpack" ||
-                 media == "application/vnd.msgpack";
-  std::string mismatch;
-  if (media == "application/cloudevents+json") {
-    if (first == '[') mismatch = "takes one event; send arrays as application/cloudevents-batch+json";
-  } else if (media == "application/cloudevents-batch+json") {
-    if (first != '[') mismatch = "takes a JSON array of events";
-  } else if (msgpack) {
-    if (!looks_like_msgpack(body)) mismatch = "takes a msgpack map or array";
-  } else if (media != "application/json") {
-    return respond(http::status::unsupported_media_type,
-                   problem(415, "Unsupported Media Type",
-                           fmt::format("content type '{}' is not accepted; use "
-                                       "application/cloudevents+json, "
-                                       "application/cloudevents-batch+json, application/json or "
-                                       "application/msgpack", media),
-                           {}),
-                   "application/problem+json");
-  }
-  if (!mismatch.empty()) {
-    return respond(http::status::bad_request,
-                   problem(400, "Bad Request", media + " " + mismatch, {}),
-                   "application/problem+json");
+  std::string media = media_type(to_std(request[http::field::content_type]));
+  if (auto refusal = refuse_content(media, body)) {
+    return respond(refusal->status, std::move(refusal->problem_body), "application/problem+json");
   }
 
   auto result = std::make_shared<AcceptResult>();
@@ -159,12 +168,12 @@ void HttpSession::ingest(const Request& request) {
                   result->events, result->events - std::min(invalid, result->events));
   std::string answer = problem(400, "Bad Request", detail, result->errors);
   // The valid events of the body are acknowledged too: answer once they are durable.
-  durability_.when_durable(result->generation,
-                           [self = shared_from_this(), answer = std::move(answer)](bool durable) mutable {
-                             if (!durable) return self->respond_buffer_full();
-                             self->respond(http::status::bad_request, std::move(answer),
-                                           "application/problem+json");
-                           });
+  durability_.when_durable(
+      result->generation,
+      [self = shared_from_this(), answer = std::move(answer)](bool durable) mutable {
+        if (!durable) return self->respond_buffer_full();
+        self->respond(http::status::bad_request, std::move(answer), "application/problem+json");
+      });
 }
 
 void HttpSession::respond_buffer_full() {

@@ -10,8 +10,8 @@
 #include <optional>
 
 #include "agent/ingest/durability.h"
-#include "agent/listeners/http_listener.h"
 #include "agent/ingest/payload_sink.h"
+#include "agent/listeners/http_listener.h"
 
 namespace meterd {
 
@@ -26,6 +26,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
   void read_request();
+  // A request that could not be read: answered when it was too large or malformed, else closed.
+  void answer_read_error(boost::beast::error_code ec);
   void handle_request();
   void ingest(const Request& request);
   void respond(boost::beast::http::status status, std::string body = {},

@@ -28,8 +28,8 @@ void StreamConnection::stop_reading() {
 
 void StreamConnection::read_more() {
   socket_.async_read_some(
-      asio::buffer(read_buffer_, kReadSize), [self = shared_from_this()](boost::system::error_code ec,
-                                                              size_t size) {
+      asio::buffer(read_buffer_, kReadSize),
+      [self = shared_from_this()](boost::system::error_code ec, size_t size) {
         if (!self->reading_) return;
         if (ec) {
           // EOF or a reset: what arrived is still acknowledged before the connection closes.
@@ -92,8 +92,9 @@ void StreamConnection::handle_line(std::string_view line) {
   if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank lines are skipped
   result_.errors.clear();
   result_.events = 0;
-  sink_.accept(Payload{line, /*padded=*/true, "unix_stream", wall_clock_ms(), /*acknowledged=*/true},
-               &result_);
+  sink_.accept(
+      Payload{line, /*padded=*/true, "unix_stream", wall_clock_ms(), /*acknowledged=*/true},
+      &result_);
   generation_ = result_.generation;
   for (const EventError& error : result_.errors) {
     send(error.field.empty()
