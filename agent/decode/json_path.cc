@@ -33,7 +33,8 @@ bool JsonPath::compile(std::string_view text, JsonPath* out, std::string* error)
         return false;
       }
       step.name = std::string(text.substr(start, i - start));
-    } else if (text[i] == '[' && i + 1 < text.size() && (text[i + 1] == '\'' || text[i + 1] == '"')) {
+    } else if (text[i] == '[' && i + 1 < text.size() &&
+               (text[i + 1] == '\'' || text[i + 1] == '"')) {
       char quote = text[i + 1];
       size_t start = i + 2;
       size_t end = text.find(quote, start);
