@@ -1,15 +1,13 @@
 // KafkaForwarder: sends outbox rows to Kafka and reports the confirmed ones back to the store.
 //
-// Threading: start() runs one uplink thread that owns the librdkafka producer and an
-// OutboxReader. It produces rows in seq order (at most `max_in_flight` unconfirmed at a time),
-// polls delivery reports, hands successful seqs to Store::mark_delivered() (the store deletes
-// them at its next commit) and re-produces failed ones after a back-off, for as long as it takes:
-// a row leaves the buffer only after the broker confirmed it. The idempotent producer
-// (enable.idempotence=true) avoids duplicates within a session; the idempotency key makes the
-// resends after a restart or a producer reset harmless.
+// Threading: start() runs one uplink thread that owns the producer (a RecordProducer, librdkafka's
+// KafkaProducer in the agent) and an OutboxReader. It produces rows in seq order (at most
+// `max_in_flight` unconfirmed at a time), polls delivery reports, hands successful seqs to
+// Store::mark_delivered() (the store deletes them at its next commit) and re-produces failed ones
+// after a back-off, for as long as it takes: a row leaves the buffer only after the broker
+// confirmed it. The idempotent producer (enable.idempotence=true) avoids duplicates within a
+// session; the idempotency key makes the resends after a restart or a producer reset harmless.
 #pragma once
-
-#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
@@ -22,13 +20,15 @@
 #include <unordered_set>
 #include <vector>
 
-#include "buffer/store/outbox_reader.h"
 #include "buffer/base/status.h"
+#include "buffer/store/outbox_reader.h"
 #include "buffer/store/store.h"
+#include "uplink/record_producer.h"
 
 namespace meterd {
 
 struct ForwarderOptions {
+  // For the KafkaProducer that create() without a factory makes.
   std::string brokers;
   std::string topic;
   std::map<std::string, std::string> properties;  // passed to librdkafka as they are
@@ -39,9 +39,14 @@ struct ForwarderOptions {
 
 class KafkaForwarder {
  public:
-  // `store` must outlive the forwarder.
-  static Status create(ForwarderOptions options, std::string agent_id, const std::string& buffer_path,
-                       Store& store, std::unique_ptr<KafkaForwarder>* out);
+  // Sends through a KafkaProducer made from `options`. `store` must outlive the forwarder.
+  static Status create(ForwarderOptions options, std::string agent_id,
+                       const std::string& buffer_path, Store& store,
+                       std::unique_ptr<KafkaForwarder>* out);
+  // Sends through the producers `make_producer` makes (one now, another after one failed).
+  static Status create(ForwarderOptions options, std::string agent_id,
+                       const std::string& buffer_path, Store& store, ProducerFactory make_producer,
+                       std::unique_ptr<KafkaForwarder>* out);
   ~KafkaForwarder();
   KafkaForwarder(const KafkaForwarder&) = delete;
   KafkaForwarder& operator=(const KafkaForwarder&) = delete;
@@ -50,31 +55,30 @@ class KafkaForwarder {
   // Stops the thread. Unconfirmed rows stay in the buffer for the next start.
   void stop();
 
-  int64_t rows_confirmed() const { return rows_confirmed_.load(); }
-  int64_t delivery_failures() const { return delivery_failures_.load(); }
+  // One turn of the uplink thread's loop: due retries, new rows, delivery reports, a failed
+  // producer replaced. Tests call it instead of start(), from one thread, to step it.
+  void run_once();
 
  private:
-  struct ProducerDeleter {
-    void operator()(rd_kafka_t* rk) const;
-  };
-  using Producer = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
-
-  KafkaForwarder(ForwarderOptions options, std::string agent_id, Store& store)
-      : options_(std::move(options)), agent_id_(std::move(agent_id)), store_(store) {}
-  Status make_producer();
-  void run();
+  KafkaForwarder(ForwarderOptions options, std::string agent_id, Store& store,
+                 ProducerFactory make_producer)
+      : options_(std::move(options)),
+        agent_id_(std::move(agent_id)),
+        store_(store),
+        make_producer_(std::move(make_producer)) {}
   void produce_new_rows();
   void produce_due_retries();
-  // False when librdkafka's queue is full and the row must wait.
+  // False when the producer's queue is full and the row must wait.
   bool produce(const OutboxRow& row);
-  void handle_fatal_error();
-  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  void handle_delivery_reports();
+  void replace_failed_producer(const std::string& reason);
 
   ForwarderOptions options_;
   std::string agent_id_;
   Store& store_;
+  ProducerFactory make_producer_;
   std::unique_ptr<OutboxReader> reader_;
-  Producer producer_;
+  std::unique_ptr<RecordProducer> producer_;
   std::thread thread_;
   // An outbox read that found nothing is not repeated until the store reports new rows
   // (Store::outbox_version) or kIdleReread passed: an idle agent then costs one futex wait per
@@ -89,13 +93,12 @@ class KafkaForwarder {
   int64_t cursor_ = 0;  // every row up to here was produced at least once
   std::unordered_set<int64_t> in_flight_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> retries_;
-  std::vector<int64_t> confirmed_;  // filled by on_delivery during poll
+  std::vector<DeliveryReport> reports_;  // filled by poll, reused turn after turn
+  std::vector<int64_t> confirmed_;
   std::vector<OutboxRow> read_rows_;  // reused batch after batch, so reading allocates little
   std::string encode_buffer_;
+  std::string produce_error_;
   std::chrono::steady_clock::time_point last_error_log_{};
-
-  std::atomic<int64_t> rows_confirmed_{0};
-  std::atomic<int64_t> delivery_failures_{0};
 };
 
 }  // namespace meterd

@@ -1,0 +1,249 @@
+// The forwarder's delivery guarantees, with a real store in a temporary folder and a fake
+// producer in place of librdkafka: every row goes out with its key, at most max_in_flight
+// unconfirmed, a failed row is sent again, and a row leaves the buffer only after a delivery
+// report said it arrived. The tests step the uplink loop with run_once() on their own thread.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <climits>
+#include <map>
+#include <thread>
+
+#include "buffer/identity/series_identity.h"
+#include "tests/unit/temp_buffer.h"
+#include "uplink/kafka_forwarder.h"
+#include "uplink/record_encoder.h"
+
+using namespace meterd;
+using meterd::testing::read_outbox;
+using meterd::testing::TempBuffer;
+
+namespace {
+
+constexpr int64_t kWindow = 1672531260;     // 00:01:00
+constexpr int64_t kOnTime = 1672531290000;  // 00:01:30, inside the window
+constexpr int64_t kClosed = 1672531330000;  // 00:02:10, window end + grace
+
+// What the fake producers saw and what they will report; the test plays the broker with it.
+struct FakeBroker {
+  struct Record {
+    std::string key;
+    std::string payload;
+    int64_t seq;
+    int producer;  // which of the producers the forwarder made took it, from 1
+  };
+  std::vector<Record> produced;
+  std::atomic<size_t> produced_count{0};  // read by a test while the uplink thread runs
+  std::vector<int64_t> unreported;        // queued, no report given yet
+  std::vector<DeliveryReport> reports;    // handed out by the next poll
+  int queue_room = INT_MAX;               // records taken before the queue is full
+  bool refuse = false;
+  bool producer_failed = false;
+  int producers_made = 0;
+
+  // Every queued record so far arrives (or fails), reported at the next poll.
+  void report_all(bool delivered) {
+    for (int64_t seq : unreported) {
+      reports.push_back({seq, delivered, delivered ? "" : "timed out"});
+    }
+    unreported.clear();
+  }
+  int times_produced(int64_t seq) const {
+    int n = 0;
+    for (const Record& r : produced) n += r.seq == seq;
+    return n;
+  }
+};
+
+class FakeProducer final : public RecordProducer {
+ public:
+  FakeProducer(FakeBroker& broker, int id) : broker_(broker), id_(id) {}
+
+  ProduceOutcome produce(std::string_view key, std::string_view payload, int64_t seq,
+                         std::string* error) override {
+    if (broker_.refuse) {
+      *error = "unknown topic";
+      return ProduceOutcome::kRefused;
+    }
+    if (broker_.queue_room == 0) return ProduceOutcome::kQueueFull;
+    if (broker_.queue_room != INT_MAX) --broker_.queue_room;
+    broker_.produced.push_back({std::string(key), std::string(payload), seq, id_});
+    broker_.unreported.push_back(seq);
+    ++broker_.produced_count;
+    return ProduceOutcome::kQueued;
+  }
+  void poll(std::chrono::milliseconds, std::vector<DeliveryReport>* reports) override {
+    reports->insert(reports->end(), broker_.reports.begin(), broker_.reports.end());
+    broker_.reports.clear();
+  }
+  bool failed(std::string* reason) override {
+    if (!broker_.producer_failed) return false;
+    *reason = "fenced";
+    return true;
+  }
+
+ private:
+  FakeBroker& broker_;
+  int id_;
+};
+
+// A store whose outbox holds `rows` closed windows, one series each, and a forwarder on it.
+struct Uplink {
+  TempBuffer temp;
+  std::unique_ptr<Store> store;
+  FakeBroker broker;
+  std::unique_ptr<KafkaForwarder> forwarder;
+
+  explicit Uplink(int rows, int max_in_flight = 1000) {
+    REQUIRE(Store::open(temp.options(), kOnTime, &store));
+    CommitBatch batch;
+    for (int i = 0; i < rows; ++i) {
+      batch.deltas.add(encode_series({"tokens", "c" + std::to_string(i), {}}), kWindow, i, kOnTime);
+    }
+    CommitResult result;
+    REQUIRE(store->commit(batch, kOnTime, &result));
+    REQUIRE(store->commit({}, kClosed, &result));
+    REQUIRE(result.windows_closed == rows);
+    ForwarderOptions options;
+    options.max_in_flight = max_in_flight;
+    options.retry_backoff = std::chrono::milliseconds(0);
+    ProducerFactory make_fake = [this](std::unique_ptr<RecordProducer>* out) {
+      // The records a failed producer held get no reports (RecordProducer::failed).
+      broker.producer_failed = false;
+      broker.unreported.clear();
+      *out = std::make_unique<FakeProducer>(broker, ++broker.producers_made);
+      return Status::ok();
+    };
+    REQUIRE(KafkaForwarder::create(options, store->agent_id(), temp.options().path, *store,
+                                   make_fake, &forwarder));
+  }
+  // Rows still in the buffer once the store committed what the forwarder told it.
+  size_t rows_after_commit() {
+    CommitResult result;
+    REQUIRE(store->commit({}, kClosed + 1000, &result));
+    return read_outbox(temp.options()).size();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("forwarder: every outbox row is produced once, keyed by its idempotency key") {
+  Uplink uplink(5);
+  std::vector<OutboxRow> rows = read_outbox(uplink.temp.options());
+  uplink.forwarder->run_once();
+  REQUIRE(uplink.broker.produced.size() == rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string record;
+    encode_record(uplink.store->agent_id(), rows[i], &record);
+    CHECK(uplink.broker.produced[i].seq == rows[i].seq);
+    CHECK(uplink.broker.produced[i].key == rows[i].idempotency_key);
+    CHECK(uplink.broker.produced[i].payload == record);
+  }
+  uplink.forwarder->run_once();  // the outbox holds nothing new
+  CHECK(uplink.broker.produced.size() == rows.size());
+}
+
+TEST_CASE("forwarder: a confirmed row is deleted at the store's next commit, not before") {
+  Uplink uplink(3);
+  uplink.forwarder->run_once();
+  uplink.broker.report_all(true);
+  uplink.forwarder->run_once();  // polls the reports: Store::mark_delivered
+  CHECK(read_outbox(uplink.temp.options()).size() == 3);
+  CHECK(uplink.rows_after_commit() == 0);
+}
+
+TEST_CASE("forwarder: a failed delivery is produced again and its row stays until one succeeds") {
+  Uplink uplink(2);
+  uplink.forwarder->run_once();
+  int64_t failing = uplink.broker.produced[0].seq;
+  int64_t arriving = uplink.broker.produced[1].seq;
+  uplink.broker.reports = {{failing, false, "timed out"}, {arriving, true, ""}};
+  uplink.broker.unreported.clear();
+  uplink.forwarder->run_once();  // the failed row waits for its back-off (none here)
+  CHECK(uplink.rows_after_commit() == 1);
+  CHECK(read_outbox(uplink.temp.options())[0].seq == failing);
+
+  uplink.forwarder->run_once();  // produced again
+  CHECK(uplink.broker.times_produced(failing) == 2);
+  CHECK(uplink.broker.times_produced(arriving) == 1);
+  uplink.broker.report_all(false);
+  uplink.forwarder->run_once();
+  CHECK(uplink.rows_after_commit() == 1);  // a second failure deletes nothing either
+
+  uplink.forwarder->run_once();
+  CHECK(uplink.broker.times_produced(failing) == 3);
+  uplink.broker.report_all(true);
+  uplink.forwarder->run_once();
+  CHECK(uplink.rows_after_commit() == 0);
+}
+
+TEST_CASE("forwarder: no more than max_in_flight rows are unconfirmed at a time") {
+  constexpr int kRows = 10;
+  constexpr int kMaxInFlight = 3;
+  Uplink uplink(kRows, kMaxInFlight);
+  size_t most_unconfirmed = 0;
+  for (int turn = 0; turn < 3 * kRows && uplink.broker.produced.size() < kRows; ++turn) {
+    uplink.forwarder->run_once();
+    most_unconfirmed = std::max(most_unconfirmed, uplink.broker.unreported.size());
+    uplink.broker.report_all(true);
+  }
+  uplink.forwarder->run_once();  // the last reports
+  CHECK(most_unconfirmed == kMaxInFlight);
+  CHECK(uplink.broker.produced.size() == kRows);
+  for (size_t i = 1; i < uplink.broker.produced.size(); ++i) {
+    CHECK(uplink.broker.produced[i - 1].seq < uplink.broker.produced[i].seq);  // in seq order
+  }
+  CHECK(uplink.rows_after_commit() == 0);
+}
+
+TEST_CASE("forwarder: a full queue holds rows back, and they follow in order after a poll") {
+  Uplink uplink(5);
+  uplink.broker.queue_room = 2;
+  uplink.forwarder->run_once();
+  CHECK(uplink.broker.produced.size() == 2);
+  uplink.broker.queue_room = INT_MAX;
+  uplink.forwarder->run_once();
+  REQUIRE(uplink.broker.produced.size() == 5);
+  std::vector<OutboxRow> rows = read_outbox(uplink.temp.options());
+  for (size_t i = 0; i < rows.size(); ++i) CHECK(uplink.broker.produced[i].seq == rows[i].seq);
+}
+
+TEST_CASE("forwarder: a row the client refuses is kept and produced again after the back-off") {
+  Uplink uplink(1);
+  uplink.broker.refuse = true;
+  uplink.forwarder->run_once();
+  CHECK(uplink.broker.produced.empty());
+  CHECK(uplink.rows_after_commit() == 1);
+  uplink.broker.refuse = false;
+  uplink.forwarder->run_once();
+  CHECK(uplink.broker.produced.size() == 1);
+  uplink.broker.report_all(true);
+  uplink.forwarder->run_once();
+  CHECK(uplink.rows_after_commit() == 0);
+}
+
+TEST_CASE("forwarder: a failed producer is replaced and every unconfirmed row goes out again") {
+  Uplink uplink(3);
+  uplink.forwarder->run_once();
+  uplink.broker.producer_failed = true;
+  uplink.forwarder->run_once();  // replaced: the three rows are due again at once
+  CHECK(uplink.broker.producers_made == 2);
+  uplink.forwarder->run_once();
+  REQUIRE(uplink.broker.produced.size() == 6);
+  for (size_t i = 3; i < 6; ++i) CHECK(uplink.broker.produced[i].producer == 2);
+  CHECK(uplink.rows_after_commit() == 3);
+  uplink.broker.report_all(true);
+  uplink.forwarder->run_once();
+  CHECK(uplink.rows_after_commit() == 0);
+}
+
+TEST_CASE("forwarder: stop leaves unconfirmed rows in the buffer for the next start") {
+  Uplink uplink(4);
+  uplink.forwarder->start();
+  for (int waited_ms = 0; uplink.broker.produced_count < 4 && waited_ms < 5000; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  uplink.forwarder->stop();
+  CHECK(uplink.broker.produced.size() == 4);
+  CHECK(uplink.rows_after_commit() == 4);
+}
