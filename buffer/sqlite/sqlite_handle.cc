@@ -64,6 +64,13 @@ Status Statement::run() {
   return status;
 }
 
+Status query_int(Statement& query, int64_t* value) {
+  Status status;
+  StatementUse use(query);
+  if (query.step(&status)) *value = query.column_int(0);
+  return status;
+}
+
 std::string_view Statement::column_text(int column) const {
   const auto* data = static_cast<const char*>(sqlite3_column_blob(get(), column));
   int size = sqlite3_column_bytes(get(), column);

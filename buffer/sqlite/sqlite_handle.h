@@ -1,8 +1,9 @@
 // RAII owners for SQLite's C handles, and a small prepared-statement wrapper.
 //
-// Every sqlite3* and sqlite3_stmt* in meterd lives in one of these, so a failing call can return
-// early without leaking a handle or leaving a statement un-reset (an un-reset statement keeps a
-// read transaction open and would block WAL checkpoints forever).
+// Every sqlite3* and sqlite3_stmt* the agent owns lives in one of these (the store's table
+// classes borrow the store's connection), so a failing call can return early without leaking a
+// handle or leaving a statement un-reset (an un-reset statement keeps a read transaction open
+// and would block WAL checkpoints forever).
 #pragma once
 
 #include <sqlite3.h>
@@ -21,14 +22,16 @@ struct SqliteCloser {
 };
 using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
 
-// Opens (creating if asked) a database file. `read_only` connections are used by the uplink
-// thread, which reads the outbox while the store thread writes.
+// Opens a database file: read-write, creating it if missing, or `read_only` (meterctl's look at
+// a buffer's dead letters). The store and the uplink's OutboxReader both open read-write; the
+// reader only ever reads.
 Status open_database(const std::string& path, bool read_only, SqliteDb* out);
 
 // Runs one or more statements that return no rows (schema, pragmas, BEGIN/COMMIT).
 Status exec(sqlite3* db, std::string_view sql);
 
-// A prepared statement, reset automatically after each use by Statement::Use.
+// A prepared statement (persistent: prepared once, run many times). Reset after each use by a
+// StatementUse, or by run().
 class Statement {
  public:
   Statement() = default;
@@ -76,6 +79,9 @@ class StatementUse {
  private:
   Statement& stmt_;
 };
+
+// Runs a query that returns one integer; `value` is left as it was when there is no row.
+Status query_int(Statement& query, int64_t* value);
 
 Status sqlite_error(sqlite3* db, std::string_view what);
 
