@@ -3,16 +3,15 @@
 
 #include <fmt/format.h>
 
-#include "buffer/store/accumulator_columns.h"
+#include "buffer/store/columns.h"
 
 namespace meterd {
 namespace {
 
-constexpr const char* kColumns = R"sql(
-  SELECT o.seq, o.idempotency_key, s.identity, o.window_start, o.window_size_s, o.revision,
-         o.event_count, o.value_sum, o.value_min, o.value_max, o.latest_value, o.latest_time_ms,
-         o.distinct_values
-  FROM outbox o JOIN series s USING (series_id) )sql";
+// The seq and the series identity, then every outbox column (columns.h) from kFirstColumn on.
+constexpr const char* kSelectSql =
+    "SELECT o.seq, s.identity, {} FROM outbox o JOIN series s USING (series_id) ";
+constexpr int kFirstColumn = 2;
 
 }  // namespace
 
@@ -20,25 +19,26 @@ Status OutboxReader::open(const std::string& path, std::unique_ptr<OutboxReader>
   std::unique_ptr<OutboxReader> reader(new OutboxReader());
   if (Status s = open_database(path, false, &reader->db_); !s) return s;
   sqlite3* db = reader->db_.get();
+  const std::string select = fmt::format(kSelectSql, outbox_columns("o."));
   Status s = reader->read_after_.prepare(
-      db, fmt::format("{} WHERE o.seq > ?1 ORDER BY o.seq LIMIT ?2", kColumns));
-  if (s) s = reader->read_one_.prepare(db, fmt::format("{} WHERE o.seq = ?1", kColumns));
-  if (s) s = reader->count_.prepare(db, "SELECT count(*) FROM outbox");
+      db, fmt::format("{} WHERE o.seq > ?1 ORDER BY o.seq LIMIT ?2", select));
+  if (s) s = reader->read_one_.prepare(db, fmt::format("{} WHERE o.seq = ?1", select));
   if (s) *out = std::move(reader);
   return s;
 }
 
 Status OutboxReader::read_row(Statement& stmt, OutboxRow* row) {
+  auto column = [](int outbox_column) { return kFirstColumn + outbox_column; };
   row->seq = stmt.column_int(0);
-  row->idempotency_key = stmt.column_text(1);
-  if (!decode_series(stmt.column_text(2), &row->series)) {
+  row->idempotency_key = stmt.column_text(column(OutboxColumn::kIdempotencyKey));
+  if (!decode_series(stmt.column_text(1), &row->series)) {
     return Status::error(fmt::format("outbox row {} has a malformed series identity", row->seq));
   }
-  row->window_start = stmt.column_int(3);
-  row->window_size_s = stmt.column_int(4);
-  row->revision = stmt.column_int(5);
-  row->values = read_accumulator(stmt, 6);
-  row->distinct_values_json = stmt.column_text(12);
+  row->window_start = stmt.column_int(column(OutboxColumn::kWindowStart));
+  row->window_size_s = stmt.column_int(column(OutboxColumn::kWindowSize));
+  row->revision = stmt.column_int(column(OutboxColumn::kRevision));
+  row->values = read_accumulator(stmt, column(OutboxColumn::kValues));
+  row->distinct_values_json = stmt.column_text(column(OutboxColumn::kDistinctValues));
   return Status::ok();
 }
 
@@ -65,13 +65,6 @@ Status OutboxReader::read_one(int64_t seq, OutboxRow* row, bool* found) {
   read_one_.bind(1, seq);
   *found = read_one_.step(&status);
   if (*found) return read_row(read_one_, row);
-  return status;
-}
-
-Status OutboxReader::count(int64_t* rows) {
-  Status status;
-  StatementUse use(count_);
-  *rows = count_.step(&status) ? count_.column_int(0) : 0;
   return status;
 }
 

@@ -1,7 +1,8 @@
 // OutboxReader: the uplink thread's own read connection to the buffer's outbox.
 //
 // WAL mode lets it read committed rows while the store thread writes. It never writes: rows are
-// deleted by the store once the uplink reports them delivered (Store::mark_delivered).
+// deleted by the store once the uplink reports them delivered (Store::mark_delivered). Its
+// columns are the store's (columns.h). Uplink thread only.
 #pragma once
 
 #include <cstdint>
@@ -43,14 +44,13 @@ class OutboxReader {
                     size_t max_distinct_bytes = kMaxDistinctBytesPerRead);
   // Reads one row; `found` is false once it was deleted.
   Status read_one(int64_t seq, OutboxRow* row, bool* found);
-  Status count(int64_t* rows);
 
  private:
   OutboxReader() = default;
   Status read_row(Statement& stmt, OutboxRow* row);
 
   SqliteDb db_;
-  Statement read_after_, read_one_, count_;
+  Statement read_after_, read_one_;
 };
 
 }  // namespace meterd

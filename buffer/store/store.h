@@ -36,21 +36,34 @@
 // are forgotten, counted, and the horizon they still cover is reported. SQLite's max_page_count
 // is set a little above the sum as a hard stop, so the file never outgrows it even by a large
 // batch.
+//
+// The tables are classes of their own, each owning its SQL (open_windows.h, outbox.h, dedup.h,
+// dead_letters.h, series.h, meta.h); the Store owns the connection, the transaction and the
+// rules that span tables: which revision a delta opens, when a row closes, what a commit does
+// in which order (store.cc), merging and closing windows (store_windows.cc), coarsening
+// (store_coarsen.cc).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
-#include <atomic>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "buffer/windows/keyed_events.h"
-#include "buffer/identity/series_id_cache.h"
-#include "buffer/sqlite/sqlite_handle.h"
 #include "buffer/base/status.h"
+#include "buffer/sqlite/live_pages.h"
+#include "buffer/sqlite/sqlite_handle.h"
+#include "buffer/store/commit_batch.h"
+#include "buffer/store/dead_letters.h"
+#include "buffer/store/dedup.h"
+#include "buffer/store/meta.h"
+#include "buffer/store/open_windows.h"
+#include "buffer/store/outbox.h"
+#include "buffer/store/series.h"
 #include "buffer/windows/window_table.h"
 
 namespace meterd {
@@ -62,46 +75,12 @@ struct StoreOptions {
   int64_t grace_ms = 10'000;
   int64_t dead_letter_limit = 10'000;
   int64_t dedup_window_ms = 24 * 3600 * 1000LL;
-  int64_t max_size_bytes = 0;  // 0: unlimited
-  int64_t coarsen_at_rows = 0;  // 0: never merge outbox rows into coarser windows
+  int64_t max_size_bytes = 0;     // 0: unlimited
+  int64_t coarsen_at_rows = 0;    // 0: never merge outbox rows into coarser windows
   int64_t partials_every_ms = 0;  // 0: windows go out when they close, not before
   // How often series with no open window and no outbox row are deleted (0: never).
   int64_t series_gc_interval_ms = 3600 * 1000;
   int64_t dedup_max_bytes = 0;  // 0: unlimited; dedup keys past it are shed, oldest first
-};
-
-struct DeadLetter {
-  int64_t received_ms = 0;
-  std::string listener;
-  std::string reason;
-  std::string raw;
-};
-
-// What the ingest thread hands over at each commit.
-struct CommitBatch {
-  WindowTable deltas;                    // fire-and-forget transports
-  KeyedEvents keyed;                     // acknowledged transports, deduplicated by the store
-  std::vector<DeadLetter> dead_letters;
-  uint64_t generation = 0;               // the ingest thread's batch number (the last merged)
-  int64_t events = 0;                    // events that matched a meter, for counting refusals
-
-  bool empty() const { return deltas.empty() && keyed.empty() && dead_letters.empty(); }
-  void merge_from(CommitBatch&& later);
-};
-
-struct CommitResult {
-  int64_t windows_updated = 0;
-  int64_t windows_closed = 0;
-  int64_t rows_deleted = 0;
-  int64_t dead_letters_evicted = 0;
-  int64_t duplicates_dropped = 0;
-  bool refused = false;  // the buffer was full: the batch's events were not stored
-  int64_t rows_coarsened = 0;  // outbox rows merged into coarser windows
-  int64_t dedup_keys_shed = 0;  // dedup keys forgotten early: over dedup_max_bytes
-  int64_t dedup_horizon_ms = 0;  // after shedding: how far back the oldest kept key reaches
-  int64_t windows_split = 0;     // rows closed early so that a merge kept the sum finite
-  int64_t deltas_refused = 0;    // non-finite deltas (from retried batches) kept as dead letters
-  int64_t series_collected = 0;  // series rows deleted: no open window, nothing in the outbox
 };
 
 class Store {
@@ -122,8 +101,7 @@ class Store {
   // left intact for the caller to retry.
   // `steady_ms` is a monotonic clock (any origin) that dedup keys age by; tests that step only
   // the wall clock pass the same value twice.
-  Status commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms,
-                CommitResult* result);
+  Status commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms, CommitResult* result);
   Status commit(const CommitBatch& batch, int64_t now_ms, CommitResult* result) {
     return commit(batch, now_ms, now_ms, result);
   }
@@ -141,134 +119,137 @@ class Store {
   void claim_outbox_rows(const std::function<int64_t()>& read);
 
   // Store thread: bytes the buffer's live pages take (free pages excluded).
-  int64_t used_bytes();
+  int64_t used_bytes() { return live_pages_.bytes(); }
 
   // Store thread, at start-up: visits the series of every open window, so the ingest thread can
   // rebuild its per-window series counts (the cardinality bound).
   Status for_each_open_series(
-      const std::function<void(std::string_view identity, int64_t window_start)>& visit);
+      const std::function<void(std::string_view identity, int64_t window_start)>& visit) {
+    return windows_.for_each_open_series(visit);
+  }
 
   // Store thread: current row counts, for logs and drain decisions.
   // Kept in step with every insert and delete, so commits never count the table.
-  int64_t outbox_rows() const { return outbox_rows_; }
-  int64_t dedup_keys() const { return dedup_keys_; }
+  int64_t outbox_rows() const { return outbox_.rows(); }
+  int64_t dedup_keys() const { return dedup_.keys(); }
 
   // Any thread: a number that changes once a committed transaction has added rows to the
   // outbox, so the uplink need not query an outbox it found empty until there is news.
   uint64_t outbox_version() const { return outbox_version_.load(std::memory_order_acquire); }
-  int64_t open_window_rows();
+  // Store thread: rows open now (counted; -1 when the count failed).
+  int64_t open_window_rows() { return windows_.rows(); }
+
+  // The dedup table's rules (dedup.h), named here for the store's users and tests.
+  static constexpr int64_t kDedupLateAfter_ms = DedupTable::kLateAfter_ms;
+  static constexpr int64_t kDedupBytesPerKey = DedupTable::kBytesPerKey;
 
  private:
-  // Expired keys deleted per commit, and keys shed per commit over the bound.
-  static constexpr int64_t kDedupExpiredPerCommit = 10'000;
-  static constexpr int64_t kDedupShedPerCommit = 100'000;
-
- public:
-  // An event that arrives more than this after its own time has its key expire by arrival
-  // (FORMAT.md, `dedup`); other keys expire by event time, this much later than dedup_window.
-  static constexpr int64_t kDedupLateAfter_ms = 10 * 60 * 1000;
-  // What one key takes in the buffer (key, seen_ms and B-tree overhead; measured by the unit
-  // test "dedup keys take the bytes the bound assumes"): dedup_max_bytes / this is the key bound.
-  static constexpr int64_t kDedupBytesPerKey = 48;
-
- private:
+  // What a commit changes in memory; put back when its transaction rolls back.
+  struct Progress {
+    int64_t commit_seq = 0;
+    int64_t emitted_through_ms = 0;
+    int64_t next_partials_ms = 0;
+    int64_t next_series_gc_ms = 0;
+    int64_t outbox_rows = 0;
+    DedupTable::Mark dedup;
+  };
+  struct CoarseGroup;  // store_coarsen.cc
 
   explicit Store(StoreOptions options) : options_(std::move(options)) {}
-  Status prepare_statements();
+
+  // Opening (store.cc).
+  Status open_file();
+  Status prepare_tables();
   Status load_meta(int64_t now_ms);
-  Status series_id(std::string_view identity, int64_t* id);
-  Status merge_deltas(const WindowTable& deltas, int64_t now_ms, CommitResult* result);
-  // Adds `acc` to the open window's row, creating it (with `revision` and `closes_at_ms`) if
-  // there is none.
-  Status merge_window(int64_t series_id, std::string_view identity, int64_t window_start,
-                      int64_t revision, int64_t closes_at_ms, const Accumulator& acc,
-                      CommitResult* result);
-  // Moves the window's open row, if there is one (`closed`), to the outbox now, as close_due
-  // does for due rows.
-  Status close_one(int64_t series_id, std::string_view identity, int64_t window_start,
-                   bool* closed, CommitResult* result);
-  Status admit_keyed(const KeyedEvents& keyed, int64_t dedup_now_ms, WindowTable* admitted,
-                     CommitResult* result);
-  // Deletes the keys past their dedup window (at most kDedupExpiredPerCommit of each kind).
-  Status maintain_dedup(int64_t dedup_now_ms);
-  // Deletes the oldest keys over the bound (dedup_max_bytes), at most kDedupShedPerCommit.
-  Status shed_dedup_keys(int64_t dedup_now_ms, CommitResult* result);
-  // The oldest key of each kind: a timed key's event time, a by-arrival key's seen time (max
-  // when none).
-  Status oldest_dedup_keys(int64_t* oldest_timed_ms, int64_t* oldest_by_arrival_ms);
-  int64_t dedup_max_keys() const;
-  // The dedup clock at `steady_ms` (store.h, "Clocks"); anchored at the first commit.
-  int64_t dedup_clock(int64_t now_ms, int64_t steady_ms);
-  // After the wall clock stepped back: no open row closes later than it would if opened now.
-  Status clamp_closes_after_clock_step(int64_t now_ms);
-  Status add_dead_letters(const std::vector<DeadLetter>& letters, CommitResult* result);
-  Status close_due(int64_t until_ms, CommitResult* result);
-  // The distinct values of one open window as sorted JSON arrays of strings, cut to fit one
-  // record each (distinct_chunks.h; one "[]" if none).
-  Status distinct_arrays(int64_t series_id, int64_t window_start, int64_t size_s,
-                         std::vector<std::string>* arrays);
-  // Inserts a closed partial into the outbox: one row per distinct array. The first row is the
-  // partial (`revision`, `values`); each further one carries only more distinct values, under a
-  // fresh revision, with no events and the partial's MIN, MAX and LATEST, so that every
-  // aggregation over the rows equals the partial's.
-  Status insert_partial(int64_t series_id, std::string_view identity, int64_t window_start,
-                        int64_t size_s, int64_t revision, const Accumulator& values,
-                        const std::vector<std::string>& arrays);
-  Status delete_delivered(const std::vector<int64_t>& seqs, CommitResult* result);
   Status save_meta();
-  Status count_outbox();  // once, at open
+
+  // The steps of a commit, in order (store.cc).
+  std::vector<int64_t> take_delivered();
+  // The dedup clock at `steady_ms` (see "Clocks" above); anchored at the first commit.
+  int64_t dedup_clock(int64_t now_ms, int64_t steady_ms);
   // Whether a commit at `now_ms` has work without a batch or deliveries: a window due, dedup
   // keys past their window or over their bound, early partials due, an outbox over coarsen_at,
   // or a wall clock that stepped back.
   bool work_due(int64_t now_ms, int64_t dedup_now_ms) const;
+  // After the wall clock stepped back: no open row closes, and no timer fires, later than it
+  // would if set now.
+  Status follow_clock_step_back(int64_t now_ms);
+  // Whether usage (the live pages less the dedup keys' share) has reached max_size_bytes.
+  bool over_size_limit();
+  // Merges the batch's deltas, admits its keyed events and stores its dead letters.
+  Status store_batch(const CommitBatch& batch, int64_t now_ms, int64_t dedup_now_ms,
+                     CommitResult* result);
+  Status close_early_partials_if_due(int64_t now_ms, CommitResult* result);
+  Status collect_series_if_due(int64_t now_ms, CommitResult* result);
+  Status coarsen_outbox(CommitResult* result);
   // Reads next_close_ms_ and next_dedup_expiry_ms_ from the tables (after every commit).
   Status refresh_due_times();
-  // Deletes the series rows no open window and no outbox row refers to, and forgets the cached
-  // ids (a series seen again gets a new row). Idempotency keys are made of the identity, not
-  // the id, so a series' keys do not change with its row.
-  Status collect_series(CommitResult* result);
-  Status coarsen_outbox(CommitResult* result);
-  Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
+
+  Progress progress() const;
+  void restore(const Progress& saved);
   Status in_transaction(const std::function<Status()>& body);
+
+  // Merging and closing windows (store_windows.cc).
+  // Merges every entry of `deltas`; a non-finite one (only a merge of batches kept over failed
+  // commits can make one) is not stored but added to `refused` as a dead letter.
+  Status merge_deltas(const WindowTable& deltas, int64_t now_ms, std::vector<DeadLetter>* refused,
+                      CommitResult* result);
+  Status merge_delta(std::string_view identity, int64_t window_start, const Accumulator& acc,
+                     const DistinctValues& distinct, int64_t now_ms, int64_t on_time_after_ms,
+                     CommitResult* result);
+  // Adds `acc` to the open window's row, creating it (with `revision` and `closes_at_ms`) if
+  // there is none.
+  Status merge_window(const WindowKey& key, std::string_view identity, int64_t revision,
+                      int64_t closes_at_ms, const Accumulator& acc, CommitResult* result);
+  // Moves the window's open row, if there is one (`closed`), to the outbox now, as close_due
+  // does for due rows.
+  Status close_one(const WindowKey& key, std::string_view identity, bool* closed,
+                   CommitResult* result);
+  // Moves every row that closes at or before `until_ms` to the outbox.
+  Status close_due(int64_t until_ms, CommitResult* result);
+  // Writes one open row to the outbox with its distinct values (it stays in open_windows).
+  Status close_row(const OpenWindow& row, CommitResult* result);
+  // Inserts a closed partial into the outbox: one row per distinct array. The first row is the
+  // partial (`revision`, `values`); each further one carries only more distinct values, under a
+  // fresh revision, with no events and the partial's MIN, MAX and LATEST, so that every
+  // aggregation over the rows equals the partial's.
+  Status insert_partial(const WindowKey& key, std::string_view identity, int64_t revision,
+                        const Accumulator& values, const std::vector<std::string>& arrays);
+
+  // Coarsening (store_coarsen.cc).
+  Status coarsen_to(int64_t size_s, int64_t claimed_through, CommitResult* result);
+  Status merge_group(const CoarseGroup& group, int64_t size_s, int64_t claimed_through,
+                     int64_t revision);
 
   StoreOptions options_;
   SqliteDb db_;
+  OpenWindowTable windows_;
+  OutboxTable outbox_;
+  DedupTable dedup_;
+  DeadLetterTable dead_letters_;
+  SeriesTable series_;
+  MetaTable meta_;
+  LivePages live_pages_;
+
   std::string agent_id_;
   std::string buffer_id_;
-  int64_t commit_seq_ = 0;          // incremented per commit; names late revisions
-  int64_t last_now_ms_ = 0;         // the wall clock of the last commit (to see it step back)
+  int64_t commit_seq_ = 0;   // incremented per commit; names late revisions
+  int64_t last_now_ms_ = 0;  // the wall clock of the last commit (to see it step back)
   // The dedup clock's anchor: the wall and steady clocks at the first commit (min: not yet).
   int64_t dedup_anchor_wall_ms_ = std::numeric_limits<int64_t>::min();
   int64_t dedup_anchor_steady_ms_ = 0;
-  int64_t dedup_keys_ = 0;  // rows in the dedup table, kept in step and saved in meta
-  // Timed keys below this (a key blob) are all by-arrival keys: expiry scans start here.
-  std::string timed_expiry_floor_;
-  int64_t emitted_through_ms_ = 0;   // windows closing at or before this may have been emitted
-  int64_t next_partials_ms_ = 0;     // when partials_every next closes every open row
-  int64_t next_series_gc_ms_ = 0;    // when collect_series next runs
-  int64_t outbox_rows_ = 0;          // rows in the outbox table, as of the last statement
+  int64_t emitted_through_ms_ = 0;  // windows closing at or before this may have been emitted
+  int64_t next_partials_ms_ = 0;    // when partials_every next closes every open row
+  int64_t next_series_gc_ms_ = 0;   // when collect_series_if_due next runs
   // The earliest closes_at_ms of the open windows, and the earliest time a dedup key passes its
   // window (max when none), read after every commit.
   int64_t next_close_ms_ = std::numeric_limits<int64_t>::max();
   int64_t next_dedup_expiry_ms_ = std::numeric_limits<int64_t>::max();
-  SeriesIdCache series_ids_;  // cache of the series table
-
-  Statement find_series_, insert_series_, update_window_, upsert_window_, insert_distinct_,
-      select_due_, select_distinct_, insert_outbox_, delete_due_distinct_, delete_due_,
-      delete_outbox_, insert_dedup_, expire_timed_dedup_, expire_by_arrival_dedup_,
-      insert_dead_letter_, evict_dead_letters_, save_meta_, count_outbox_, count_windows_,
-      select_open_series_, page_count_, freelist_count_, select_next_close_,
-      select_oldest_timed_dedup_, select_oldest_by_arrival_dedup_, collect_series_,
-      shed_timed_dedup_, shed_by_arrival_dedup_, count_dedup_, clamp_closes_, select_one_window_,
-      delete_one_distinct_, delete_one_window_;
-  int64_t page_size_ = 4096;
 
   // Serializes the uplink's outbox reads with coarsening (see claim_outbox_rows).
   std::mutex claim_mutex_;
   int64_t claimed_through_ = 0;  // guarded by claim_mutex_
 
-  bool outbox_grew_ = false;  // this transaction inserted outbox rows
-  std::vector<DeadLetter> refused_deltas_;  // this transaction's non-finite deltas
   std::atomic<uint64_t> outbox_version_{0};
 
   std::mutex delivered_mutex_;
