@@ -17,7 +17,6 @@ class Status {
   static Status ok() { return Status(); }
   static Status error(std::string message) { return Status(std::move(message)); }
 
-  bool is_ok() const { return !failed_; }
   explicit operator bool() const { return !failed_; }
   const std::string& message() const { return message_; }
 

@@ -34,11 +34,6 @@ class WindowTable {
   void add_distinct(std::string_view series_identity, int64_t window_start,
                     std::string_view distinct_value, int64_t time_ms);
 
-  // The accumulator of an entry that exists, else null: a hit needs no other bookkeeping (the
-  // ingest path consults the cardinality bound only for an entry new in this interval).
-  Accumulator* find(std::string_view series_identity, int64_t window_start) {
-    return entries_.find(series_identity, window_start);
-  }
   // Entries by position (window_map.h): where (hash, identity, window_start)'s entry is,
   // created empty on first use; where the entry with `hash` is, or WindowMap::kAbsent; and the
   // accumulator at a position.
