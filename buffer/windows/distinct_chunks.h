@@ -1,12 +1,11 @@
 // DistinctChunks: a partial's distinct values (UNIQUE_COUNT) cut into JSON arrays small enough
 // for one Kafka record each.
 //
-// A window's values all went into one record once, and a window with more than ~25,000 of them
-// made a record beyond Kafka's 1 MB message size: the broker refused it, the uplink retried it
-// forever, and the window's unique count never arrived. Now each array holds at most
-// kMaxArrayBytes of values (plus one value, bounded by kMaxValueBytes); the store sends the
-// overflow as further partials of the window (see FORMAT.md, "UNIQUE_COUNT beyond one record"),
-// and ClickHouse counts the union of all of them.
+// A record beyond Kafka's message size (1 MB by default; ~25,000 values) would be refused by the
+// broker and retried forever, and the window's unique count would never arrive. So each array
+// holds at most kMaxArrayBytes of values (plus one value, bounded by kMaxValueBytes); the store
+// sends the overflow as further partials of the window (see FORMAT.md, "UNIQUE_COUNT beyond one
+// record"), and ClickHouse counts the union of all of them.
 #pragma once
 
 #include <cstddef>
