@@ -39,6 +39,15 @@ bool split_host_port(const std::string& text, std::string* host, std::string* po
   return !host->empty() && !port->empty();
 }
 
+// One event a datagram; nothing comes back, so all there is to report is how many went out.
+template <typename Socket, typename Endpoint>
+int send_datagrams(Socket& socket, const Endpoint& endpoint, const std::vector<std::string>& lines,
+                   const char* transport) {
+  for (const auto& line : lines) socket.send_to(asio::buffer(line), endpoint);
+  std::cout << "sent " << lines.size() << " events (" << transport << ": not acknowledged)\n";
+  return 0;
+}
+
 int send_udp(const std::string& address, const std::vector<std::string>& lines) {
   std::string host, port;
   if (!split_host_port(address, &host, &port)) {
@@ -48,19 +57,15 @@ int send_udp(const std::string& address, const std::vector<std::string>& lines) 
   asio::io_context io;
   auto endpoint = *asio::ip::udp::resolver(io).resolve(host, port).begin();
   asio::ip::udp::socket socket(io, endpoint.endpoint().protocol());
-  for (const auto& line : lines) socket.send_to(asio::buffer(line), endpoint);
-  std::cout << "sent " << lines.size() << " events (UDP: not acknowledged)\n";
-  return 0;
+  return send_datagrams(socket, endpoint.endpoint(), lines, "UDP");
 }
 
 int send_unix_datagram(const std::string& path, const std::vector<std::string>& lines) {
   asio::io_context io;
   asio::local::datagram_protocol::socket socket(io);
   socket.open();
-  asio::local::datagram_protocol::endpoint endpoint(path);
-  for (const auto& line : lines) socket.send_to(asio::buffer(line), endpoint);
-  std::cout << "sent " << lines.size() << " events (Unix datagram: not acknowledged)\n";
-  return 0;
+  return send_datagrams(socket, asio::local::datagram_protocol::endpoint(path), lines,
+                        "Unix datagram");
 }
 
 int send_unix_stream(const std::string& path, const std::vector<std::string>& lines) {
