@@ -7,8 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libsqlite3-dev sqlite3
   libboost-dev libmsgpack-cxx-dev libspdlog-dev libfmt-dev catch2
-  libsimdjson-dev libyaml-cpp-dev libxxhash-dev libsystemd-dev libcli11-dev
+  libsimdjson-dev libyaml-cpp-dev libxxhash-dev libsystemd-dev libcli11-dev prometheus-cpp-dev
   clickhouse-server clickhouse-client
+  prometheus tmux
   python3
 )
 

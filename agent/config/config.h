@@ -62,7 +62,13 @@ struct Config {
     std::string topic = "meter-windows";
     std::map<std::string, std::string> properties;
     int64_t max_in_flight = 50'000;  // records handed to librdkafka and not yet confirmed
+    std::string dead_letter_topic = "meter-dead-letters";  // every dead letter, for the center
   } kafka;
+
+  struct Log {
+    std::string format = "text";  // text or json (one object a line)
+    std::string level = "info";   // trace, debug, info, warn, error
+  } log;
 
   int64_t shutdown_timeout_ms = 10'000;
   std::vector<MeterConfig> meters;

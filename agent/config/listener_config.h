@@ -18,6 +18,9 @@ struct ListenerConfig {
   std::string unix_datagram;  // socket paths; empty: not listening
   std::string unix_stream;
   std::optional<Endpoint> http;
+  // The admin listener (metrics, health, readiness, status): apart from the ingest listeners so a
+  // flood of events cannot starve the probes. Not an ingest listener.
+  std::optional<Endpoint> admin;
   int receive_buffer_bytes = 8 << 20;  // SO_RCVBUF of the datagram sockets
   unsigned unix_mode = 0660;
   std::string unix_group;  // empty: the process's group

@@ -21,6 +21,9 @@ struct DeadLetter {
   std::string listener;
   std::string reason;
   std::string raw;
+  // The reason's class, from a bounded set (a metrics label, the dead-letter record's field):
+  // invalid, value, late, future, cardinality, oversized.
+  std::string reason_code = "invalid";
 };
 
 // What the ingest thread hands over at each commit.
