@@ -124,8 +124,8 @@ void log_totals(const Ingest& ingest) {
   const IngestCounters& counters = ingest.counters();
   spdlog::info("meterd stopped: {} events accepted, {} rejected ({} over a cardinality limit), "
                "{} unmatched",
-               counters.events_accepted.load(), counters.events_rejected.load(),
-               counters.events_over_cardinality.load(), counters.events_unmatched.load());
+               counters.events_accepted, counters.events_rejected,
+               counters.events_over_cardinality, counters.events_unmatched);
 }
 
 // A start-up step's failure is fatal: logged as critical, and run_agent returns 1.

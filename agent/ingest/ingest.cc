@@ -53,26 +53,33 @@ void Ingest::accept(const Payload& payload, AcceptResult* result) {
   payload_ = &payload;
   result_ = result;
   event_index_ = 0;
+  transport_ = static_cast<size_t>(transport_of(payload.listener));
   if (result) result->generation = batch_.generation;
   if (looks_like_msgpack(payload.bytes)) {
     std::string error;
     if (!msgpack_to_json(payload.bytes, &transcoded_, &error)) {
-      reject(0, "", "msgpack: " + error, payload.bytes);
+      event_index_ = 1;  // an unreadable payload counts as one event
+      reject(0, "", "msgpack: " + error, payload.bytes, RejectReason::kInvalid);
     } else {
       decode(transcoded_, false);
     }
   } else {
     decode(payload.bytes, payload.padded);
   }
+  counters_.transports[transport_].received += static_cast<int64_t>(event_index_);
   payload_ = nullptr;
   result_ = nullptr;
 }
 
 void Ingest::reject_payload(const Payload& payload, std::string reason) {
+  TransportCounts& counts = counters_.transports[static_cast<size_t>(transport_of(payload.listener))];
+  ++counts.received;
+  ++counts.rejected[static_cast<size_t>(RejectReason::kOversized)];
   ++counters_.events_rejected;
   batch_.dead_letters.push_back(DeadLetter{payload.received_ms, std::string(payload.listener),
                                            std::move(reason),
-                                           std::string(payload.bytes.substr(0, kMaxDeadLetterBytes))});
+                                           std::string(payload.bytes.substr(0, kMaxDeadLetterBytes)),
+                                           std::string(name_of(RejectReason::kOversized))});
 }
 
 void Ingest::decode(std::string_view bytes, bool padded) {
@@ -101,13 +108,16 @@ void Ingest::on_event(const CloudEvent& event) {
   const std::vector<const Meter*>& meters = type.meters;
   if (meters.empty()) {
     ++counters_.events_unmatched;
+    ++batch_.accepted_by_source[transport_];  // accepted: OpenMeter takes them too
     return;
   }
   if (event.time_ms < payload_->received_ms - windows_.max_lateness_ms) {
-    return reject(index, "time", "older than max_lateness", simdjson::minify(event.element));
+    return reject(index, "time", "older than max_lateness", simdjson::minify(event.element),
+                  RejectReason::kLate);
   }
   if (event.time_ms > payload_->received_ms + windows_.max_future_ms) {
-    return reject(index, "time", "further ahead than max_future", simdjson::minify(event.element));
+    return reject(index, "time", "further ahead than max_future", simdjson::minify(event.element),
+                  RejectReason::kFuture);
   }
   int64_t window_start = floor_div(event.time_ms, windows_.size_s * 1000) * windows_.size_s;
   bool keyed = payload_->acknowledged;
@@ -125,7 +135,7 @@ void Ingest::on_event(const CloudEvent& event) {
                             &steps_[i]);
   }
   if (refused) {
-    reject(index, "data", refusals_, simdjson::minify(event.element));
+    reject(index, "data", refusals_, simdjson::minify(event.element), refusal_code_);
     refusals_.clear();
     return;
   }
@@ -137,6 +147,7 @@ void Ingest::on_event(const CloudEvent& event) {
   if (keyed) batch_.keyed.end_event();
   ++counters_.events_accepted;
   ++batch_.events;
+  ++batch_.accepted_by_source[transport_];
 }
 
 WindowMap::Hash Ingest::series_key(const CloudEvent& event, const TypeMeters& type,
@@ -155,7 +166,7 @@ bool Ingest::check_meter(const Meter& meter, const CloudEvent& event, int64_t wi
   bool valid = meter.counts_distinct()
                    ? meter.distinct_value(event, &step->distinct, &reason_scratch_)
                    : meter.value(event, &step->value, &reason_scratch_);
-  if (!valid) return refuse(meter, reason_scratch_);
+  if (!valid) return refuse(meter, reason_scratch_, RejectReason::kValue);
   if (position && *position != EventSeriesCache::kUnknown && !meter.counts_distinct()) {
     // The common case: an earlier event of the series found or made this entry in the interval
     // (so the cardinality bound admitted it already).
@@ -174,7 +185,8 @@ bool Ingest::check_series(const Meter& meter, const CloudEvent& event, int64_t w
     // Checked once per series and interval: the series-key cache's entries passed here.
     return refuse(meter,
                   fmt::format("subject and group values take {} bytes encoded; at most {} bytes",
-                              identity.size(), kMaxSeriesIdentityBytes));
+                              identity.size(), kMaxSeriesIdentityBytes),
+                  RejectReason::kInvalid);
   }
   bool keyed = payload_->acknowledged;
   if (!keyed && !meter.counts_distinct()) {
@@ -193,15 +205,17 @@ bool Ingest::check_series(const Meter& meter, const CloudEvent& event, int64_t w
                                                 : windows_.max_series_per_meter;
   if (!limiter_.check(identity, window_start, limit, payload_->received_ms, &step->admission)) {
     ++counters_.events_over_cardinality;
-    return refuse(meter, fmt::format("cardinality_limit: window {} already holds {} series",
-                                     window_start, limit));
+    return refuse(meter,
+                  fmt::format("cardinality_limit: window {} already holds {} series",
+                              window_start, limit),
+                  RejectReason::kCardinality);
   }
   if (keyed) {
     step->route = MeterStep::Route::kKeyed;
     step->sum_key = 0;
     if (meter.has_unit_value()) return true;
     step->sum_key = keyed_sum_key(step->admission.hash, window_start);
-    return keyed_sums_.fits(step->sum_key, step->value) || refuse(meter, kNonFiniteSum);
+    return keyed_sums_.fits(step->sum_key, step->value) || refuse(meter, kNonFiniteSum, RejectReason::kValue);
   }
   // A new entry's sum is the value alone, finite as every value is.
   step->route = meter.counts_distinct() ? MeterStep::Route::kDistinct : MeterStep::Route::kNewEntry;
@@ -245,11 +259,15 @@ void Ingest::add_to_series(const Meter& meter, const CloudEvent& event, int64_t 
 }
 
 bool Ingest::sum_stays_finite(const Meter& meter, double sum, double value) {
-  return std::isfinite(sum + value) || refuse(meter, kNonFiniteSum);
+  return std::isfinite(sum + value) || refuse(meter, kNonFiniteSum, RejectReason::kValue);
 }
 
-bool Ingest::refuse(const Meter& meter, std::string_view reason) {
-  if (!refusals_.empty()) refusals_.append("; ");
+bool Ingest::refuse(const Meter& meter, std::string_view reason, RejectReason code) {
+  if (refusals_.empty()) {
+    refusal_code_ = code;  // the first refusing meter's class names the event's
+  } else {
+    refusals_.append("; ");
+  }
   fmt::format_to(std::back_inserter(refusals_), "meter {}: {}", meter.slug(), reason);
   return false;
 }
@@ -311,18 +329,20 @@ void Ingest::on_invalid(size_t, std::string_view field, std::string_view reason,
                         std::string_view raw) {
   size_t index = event_index_++;
   if (result_) ++result_->events;
-  reject(index, field, std::string(reason), raw);
+  reject(index, field, std::string(reason), raw, RejectReason::kInvalid);
 }
 
 void Ingest::reject(size_t index, std::string_view field, std::string reason,
-                    std::string_view raw) {
+                    std::string_view raw, RejectReason code) {
   ++counters_.events_rejected;
+  ++counters_.transports[transport_].rejected[static_cast<size_t>(code)];
   if (result_) result_->errors.push_back(EventError{index, std::string(field), reason});
   std::string full = field.empty() ? fmt::format("event {}: {}", index, reason)
                                    : fmt::format("event {}: {}: {}", index, field, reason);
   batch_.dead_letters.push_back(DeadLetter{payload_->received_ms, std::string(payload_->listener),
                                            std::move(full),
-                                           std::string(raw.substr(0, kMaxDeadLetterBytes))});
+                                           std::string(raw.substr(0, kMaxDeadLetterBytes)),
+                                           std::string(name_of(code))});
 }
 
 }  // namespace meterd

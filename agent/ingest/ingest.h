@@ -24,16 +24,16 @@
 //
 // Threading: the ingest thread (the io_context's) only. take_batch() is called there too, by the
 // hand-over timer once a commit interval (handoff_timer.h), so the hot path needs no lock.
-// Counters are atomics other threads read.
+// Its counters (event_counts.h) are plain: the hand-over timer publishes a copy.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "agent/decode/cloudevent_decoder.h"
+#include "agent/ingest/event_counts.h"
 #include "agent/ingest/payload_sink.h"
 #include "agent/config/config.h"
 #include "agent/meters/event_series_cache.h"
@@ -42,14 +42,6 @@
 #include "buffer/store/store.h"
 
 namespace meterd {
-
-struct IngestCounters {
-  std::atomic<int64_t> events_accepted{0};   // taken by every meter of their type
-  std::atomic<int64_t> events_unmatched{0};  // valid, but no meter has their type
-  std::atomic<int64_t> events_rejected{0};   // became dead letters (once an event)
-  // Of the dead letters: refused by a meter's series limit (one per refusing meter).
-  std::atomic<int64_t> events_over_cardinality{0};
-};
 
 class Ingest : public PayloadSink, private EventSink {
  public:
@@ -121,7 +113,8 @@ class Ingest : public PayloadSink, private EventSink {
   void on_event(const CloudEvent& event) override;
   void on_invalid(size_t index, std::string_view field, std::string_view reason,
                   std::string_view raw) override;
-  void reject(size_t index, std::string_view field, std::string reason, std::string_view raw);
+  void reject(size_t index, std::string_view field, std::string reason, std::string_view raw,
+              RejectReason code);
   void decode(std::string_view bytes, bool padded);
   // The event's series key for the meters of its type (event_series_cache.h).
   WindowMap::Hash series_key(const CloudEvent& event, const TypeMeters& type, int64_t window_start);
@@ -142,8 +135,9 @@ class Ingest : public PayloadSink, private EventSink {
                                        int64_t window_start, MeterStep& step, uint32_t* position);
   // Whether adding `value` keeps the entry's sum finite (else the meter's refusal).
   bool sum_stays_finite(const Meter& meter, double sum, double value);
-  // Appends the meter's reason to refusals_; false, for check_meter to return.
-  bool refuse(const Meter& meter, std::string_view reason);
+  // Appends the meter's reason to refusals_ (the first refusal's class to refusal_code_); false,
+  // for check_meter to return.
+  bool refuse(const Meter& meter, std::string_view reason, RejectReason code);
 
   const Config::Windows windows_;
   const MeterSet& meters_;
@@ -156,6 +150,7 @@ class Ingest : public PayloadSink, private EventSink {
   const Payload* payload_ = nullptr;
   AcceptResult* result_ = nullptr;
   size_t event_index_ = 0;
+  size_t transport_ = 0;  // the payload's Transport, as an index
   std::string last_type_;
   const TypeMeters* last_type_meters_ = nullptr;
   EventSeriesCache series_cache_;
@@ -165,6 +160,7 @@ class Ingest : public PayloadSink, private EventSink {
   std::string group_scratch_;
   std::string reason_scratch_;
   std::string refusals_;  // the event's refusing meters and their reasons; empty between events
+  RejectReason refusal_code_ = RejectReason::kValue;
   std::string transcoded_;
 };
 

@@ -114,6 +114,10 @@ void HttpSession::read_request() {
 void HttpSession::answer_read_error(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
+    // Counted and kept as a dead letter (its head only), like an oversized datagram or line.
+    std::string_view head(parser_->get().body());
+    sink_.reject_payload(Payload{head.substr(0, 1024), false, "http", wall_clock_ms()},
+                         fmt::format("HTTP body larger than {} bytes", limits_.max_body_bytes));
     return respond(http::status::payload_too_large,
                    problem(413, "Payload Too Large",
                            fmt::format("the body exceeds {} bytes", limits_.max_body_bytes), {}),

@@ -6,6 +6,7 @@
 // fails, so the caller can merge the next interval into it and retry.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct CommitBatch {
   std::vector<DeadLetter> dead_letters;
   uint64_t generation = 0;  // the ingest thread's batch number (the last merged)
   int64_t events = 0;       // events that matched a meter, for counting refusals
+  // Events accepted into this batch, in slots the agent indexes by transport (its Transport
+  // enum): counted as accepted once the commit succeeds, as refused if the buffer refuses it.
+  std::array<int64_t, 4> accepted_by_source{};
 
   bool empty() const { return deltas.empty() && keyed.empty() && dead_letters.empty(); }
   // Folds a batch that came after this one into it (after a failed commit).

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     }
   }
   double cpu = bench::cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-  int64_t accepted = ingest.counters().events_accepted.load();
+  int64_t accepted = ingest.counters().events_accepted;
   std::printf("{\"events\":%lld,\"accepted\":%lld,\"cpu_seconds\":%.4f,\"ns_per_event\":%.1f}\n",
               static_cast<long long>(fed), static_cast<long long>(accepted), cpu,
               1e9 * cpu / static_cast<double>(fed));
