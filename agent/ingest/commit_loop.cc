@@ -5,6 +5,8 @@
 #include "agent/ingest/commit_loop.h"
 
 #include <malloc.h>
+
+#include <chrono>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -50,6 +52,9 @@ Status CommitLoop::commit_now(CommitBatch batch) {
 }
 
 void CommitLoop::refuse_pending(const char* why) {
+  for (size_t i = 0; i < stats_.refused.size(); ++i) {
+    stats_.refused[i] += pending_.accepted_by_source[i];
+  }
   if (pending_.events > 0) {
     events_refused_ += pending_.events;
     spdlog::warn("{}: {} events refused ({} in all); acknowledged clients are told to retry",
@@ -75,14 +80,24 @@ void CommitLoop::release_freed_memory(size_t batch_entries) {
 
 Status CommitLoop::commit_pending() {
   CommitResult result;
+  auto started = std::chrono::steady_clock::now();
   Status status = store_.commit(pending_, wall_clock_ms(), steady_clock_ms(), &result);
+  stats_.commit_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  stats_.tick_steady_ms = steady_clock_ms();
+  bool held_events = pending_.events > 0;
   if (status && result.refused) {
     refuse_pending("the buffer is at buffer.max_size");
   } else if (!status && ++failed_commits_ >= kMaxFailedCommits) {
     refuse_pending("commits keep failing");
   }
+  if (!status) ++stats_.commit_failures;
+  if (status && held_events) stats_.refusing = result.refused;
   if (status) {
     failed_commits_ = 0;
+    for (size_t i = 0; i < stats_.accepted.size(); ++i) {
+      stats_.accepted[i] += pending_.accepted_by_source[i];  // zero after a refusal: reset
+    }
     // Committed before acknowledged: the verdict goes out only once store_.commit returned.
     if (pending_.generation != 0) on_settled_(pending_.generation, true);
     report(result);
@@ -91,10 +106,15 @@ Status CommitLoop::commit_pending() {
     release_freed_memory(batch_entries);
   }
   outbox_rows_ = store_.outbox_rows();
+  stats_.dedup_keys = store_.dedup_keys();
+  published_.set(stats_);
   return status;
 }
 
 void CommitLoop::report(const CommitResult& result) {
+  stats_.deduplicated += result.duplicates_dropped;
+  stats_.records_coarsened += result.rows_coarsened;
+  stats_.dead_letters_evicted += result.dead_letters_evicted;
   if (result.rows_coarsened > 0) {
     spdlog::warn("outbox over buffer.coarsen_at: {} unsent partials merged into coarser windows",
                  result.rows_coarsened);

@@ -14,15 +14,33 @@
 // its events the same way. The agent keeps forwarding in both cases.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <thread>
 
 #include "agent/ingest/batch_handoff.h"
+#include "buffer/base/histogram.h"
+#include "buffer/base/published.h"
 #include "buffer/store/store.h"
 
 namespace meterd {
+
+// What the store thread has done since start, published after each commit (the admin listener's
+// metrics and health read it). Events by transport, in the slots of CommitBatch::accepted_by_source.
+struct StoreStats {
+  std::array<int64_t, 4> accepted{};  // events in a batch that committed
+  std::array<int64_t, 4> refused{};   // events in a batch the buffer refused or that kept failing
+  int64_t deduplicated = 0;           // acknowledged events dropped as resends
+  int64_t commit_failures = 0;        // commits that failed (each retried with the next batch)
+  int64_t dead_letters_evicted = 0;   // over buffer.dead_letter_limit
+  int64_t records_coarsened = 0;      // outbox rows merged into coarser windows
+  int64_t dedup_keys = 0;             // kept now (their bytes are not the usage max_size bounds)
+  bool refusing = false;  // the last commit that held events was refused: the buffer is full
+  Histogram commit_seconds;
+  int64_t tick_steady_ms = 0;  // when the loop last took a batch (steady_clock_ms)
+};
 
 class CommitLoop {
  public:
@@ -52,6 +70,8 @@ class CommitLoop {
   int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
   int64_t events_refused() const { return events_refused_.load(); }
   int64_t dedup_keys_shed() const { return dedup_keys_shed_.load(); }
+  // Any thread: a copy of what the loop published after its last commit.
+  StoreStats stats() const { return published_.get(); }
 
   static constexpr int kMaxFailedCommits = 5;
 
@@ -77,6 +97,8 @@ class CommitLoop {
   std::atomic<int64_t> dead_letters_evicted_{0};
   std::atomic<int64_t> events_refused_{0};
   std::atomic<int64_t> dedup_keys_shed_{0};
+  StoreStats stats_;  // the store thread's; a copy goes to published_ after each commit
+  Published<StoreStats> published_;
 };
 
 }  // namespace meterd

@@ -62,4 +62,11 @@ struct IngestCounters {
   int64_t events_over_cardinality = 0;
 };
 
+// What the hand-over timer publishes once a commit interval: the counters and when it ticked
+// (the admin listener's health check watches the ingest loop by it).
+struct IngestSnapshot {
+  IngestCounters counters;
+  int64_t tick_steady_ms = 0;  // steady_clock_ms
+};
+
 }  // namespace meterd

@@ -6,6 +6,8 @@
 
 #include <boost/asio/error.hpp>
 
+#include "buffer/base/clock.h"
+
 namespace meterd {
 
 HandoffTimer::HandoffTimer(boost::asio::io_context& io, std::chrono::milliseconds interval,
@@ -21,6 +23,7 @@ void HandoffTimer::on_tick(boost::system::error_code ec) {
   // A tick already due when finish() cancelled the timer still runs, without an error.
   if (ec || finishing_) return;
   if (handoff_.slot_free()) handoff_.hand_over(ingest_.take_batch());
+  if (published_) published_->set(IngestSnapshot{ingest_.counters(), steady_clock_ms()});
   timer_.expires_at(timer_.expiry() + interval_);
   timer_.async_wait([this](boost::system::error_code ec) { on_tick(ec); });
 }

@@ -2,6 +2,8 @@
 // batch Ingest accumulated to the store thread (batch_handoff.h), if the slot is free; if the
 // store thread is still busy with the last one, Ingest keeps accumulating and the next tick
 // tries again. At shutdown, finish() hands over the last batch and closes the hand-over.
+// Each tick also publishes a copy of Ingest's counters, so the per-event path needs no atomic
+// for the admin listener to read them.
 //
 // The timer runs on the ingest thread, between payloads, so take_batch() needs no lock and the
 // per-event path none either.
@@ -17,6 +19,7 @@
 
 #include "agent/ingest/batch_handoff.h"
 #include "agent/ingest/ingest.h"
+#include "buffer/base/published.h"
 
 namespace meterd {
 
@@ -29,6 +32,8 @@ class HandoffTimer {
 
   // The first hand-over one interval from now, then one every interval.
   void start();
+  // Where each tick publishes Ingest's counters; before start(). Must outlive the timer.
+  void publish_to(Published<IngestSnapshot>* published) { published_ = published; }
   // Stops the ticks, hands over everything Ingest holds as soon as the slot is free (it checks
   // again every kLastRetry) and closes the hand-over: the store thread ends after committing it.
   void finish();
@@ -45,6 +50,7 @@ class HandoffTimer {
   Ingest& ingest_;
   BatchHandoff& handoff_;
   bool finishing_ = false;
+  Published<IngestSnapshot>* published_ = nullptr;
 };
 
 }  // namespace meterd

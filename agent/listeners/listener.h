@@ -9,8 +9,11 @@
 // thread that runs it (the ingest thread).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 
+#include "agent/ingest/event_counts.h"
 #include "buffer/base/status.h"
 
 namespace meterd {
@@ -28,6 +31,9 @@ class Listener {
   virtual void close() = 0;
   // What it listens on, for the start-up log: "UDP events on 127.0.0.1:9000". After open().
   virtual std::string description() const = 0;
+  // Adds the datagrams the kernel dropped on this transport's socket (its receive buffer was
+  // full) under the transport's slot; stream transports drop nothing. Any thread.
+  virtual void add_kernel_drops(std::array<int64_t, kTransports>* /*by_transport*/) const {}
 };
 
 }  // namespace meterd

@@ -52,4 +52,10 @@ void Listeners::close() {
   for (auto& listener : open_) listener->close();
 }
 
+std::array<int64_t, kTransports> Listeners::kernel_drops() const {
+  std::array<int64_t, kTransports> drops{};
+  for (const auto& listener : open_) listener->add_kernel_drops(&drops);
+  return drops;
+}
+
 }  // namespace meterd

@@ -25,6 +25,8 @@ class Listeners {
               Durability& durability);
   // Closes them in the order they were opened.
   void close();
+  // Datagrams the kernel dropped, by transport. Any thread, once open() returned.
+  std::array<int64_t, kTransports> kernel_drops() const;
 
  private:
   std::vector<std::unique_ptr<Listener>> open_;

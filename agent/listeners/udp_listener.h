@@ -26,6 +26,9 @@ class UdpListener : public Listener {
   // Takes what the kernel still holds, closes the socket and logs the datagram counters.
   void close() override;
   std::string description() const override;
+  void add_kernel_drops(std::array<int64_t, kTransports>* by_transport) const override {
+    (*by_transport)[static_cast<size_t>(Transport::kUdp)] += receiver_.kernel_drops();
+  }
 
   // The bound port (the configured one, or the kernel's choice for port 0).
   uint16_t port() const { return port_; }

@@ -28,6 +28,9 @@ class UnixDatagramListener : public Listener {
   // datagram counters.
   void close() override;
   std::string description() const override;
+  void add_kernel_drops(std::array<int64_t, kTransports>* by_transport) const override {
+    (*by_transport)[static_cast<size_t>(Transport::kUnixDatagram)] += receiver_.kernel_drops();
+  }
 
   const DatagramReceiver& receiver() const { return receiver_; }
 
