@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 
+#include "agent/admin/admin_listener.h"
 #include "agent/config/config.h"
 #include "agent/ingest/batch_handoff.h"
 #include "agent/ingest/commit_loop.h"
@@ -128,6 +129,30 @@ void log_totals(const Ingest& ingest) {
                counters.events_over_cardinality, counters.events_unmatched);
 }
 
+// The admin listener, when configured: it reads the loops' published counters, the listeners'
+// drops, the uplink's stats and the buffer, and answers from a thread of its own.
+Status start_admin(const Config& config, const AdminSources& sources,
+                   std::unique_ptr<AdminListener>* out) {
+  if (!config.listeners.admin) return Status::ok();
+  auto admin = std::make_unique<AdminListener>(*config.listeners.admin, sources);
+  if (Status s = admin->open(); !s) return s;
+  admin->start();
+  *out = std::move(admin);
+  return Status::ok();
+}
+
+AdminSources admin_sources(const Config& config, const Store& store) {
+  AdminSources sources;
+  sources.version = METERD_VERSION;
+  sources.agent_id = store.agent_id();
+  sources.buffer_path = store.path();
+  sources.commit_interval_ms = config.buffer.commit_interval_ms;
+  sources.max_size_bytes = config.buffer.max_size_bytes;
+  sources.buffer_recoveries = recoveries_so_far(store.path());
+  sources.start_steady_ms = steady_clock_ms();
+  return sources;
+}
+
 // A start-up step's failure is fatal: logged as critical, and run_agent returns 1.
 bool ok_or_report(const Status& status, std::string_view step) {
   if (status) return true;
@@ -140,11 +165,13 @@ bool ok_or_report(const Status& status, std::string_view step) {
 }
 
 int run_agent(const Config& config) {
+  AdminSources sources;  // what the admin listener reads, filled in as the parts come up
   BufferLock lock;
   std::unique_ptr<Store> store;
   if (!ok_or_report(open_buffer(config, &lock, &store), "cannot open the buffer")) return 1;
   spdlog::info("buffer {} open: agent_id {}, {} open windows, {} records to send", store->path(),
                store->agent_id(), store->open_window_rows(), store->outbox_rows());
+  sources = admin_sources(config, *store);
   std::unique_ptr<KafkaForwarder> uplink;
   if (!ok_or_report(start_uplink(config, *store, &uplink), "cannot start the Kafka uplink")) {
     return 1;
@@ -159,7 +186,11 @@ int run_agent(const Config& config) {
   Durability durability;
   Listeners listeners;
   if (!ok_or_report(listeners.open(config.listeners, io, ingest, durability), "")) return 1;
-  ShutdownSignals signals(io, [&listeners] { listeners.close(); });
+  std::atomic<bool> draining{false};
+  ShutdownSignals signals(io, [&listeners, &draining] {
+    draining = true;  // /readyz answers 503 from here on
+    listeners.close();
+  });
 
   // The ingest thread hands each interval's batch to the store thread; verdicts come back as
   // posts onto the ingest thread.
@@ -167,9 +198,18 @@ int run_agent(const Config& config) {
   HandoffTimer handoff_timer(io, std::chrono::milliseconds(config.buffer.commit_interval_ms),
                              ingest, handoff);
   CommitLoop commits(*store, handoff, settle_on_ingest_thread(io, durability));
+  Published<IngestSnapshot> ingest_stats;
+  handoff_timer.publish_to(&ingest_stats);
+  sources.ingest = &ingest_stats;
+  sources.commits = &commits;
+  sources.listeners = &listeners;
+  sources.draining = &draining;
+
   // Keeps the ingest thread running after the listeners closed, for the last hand-over and its
   // acknowledgements; shut_down_in_order stops it.
   auto keep_running = asio::make_work_guard(io);
+  std::unique_ptr<AdminListener> admin;
+  if (!ok_or_report(start_admin(config, sources, &admin), "")) return 1;
   std::thread ingest_thread = start_threads(io, handoff_timer, commits);
   spdlog::info("meterd ready");
   sd_notify(0, "READY=1");
@@ -177,6 +217,7 @@ int run_agent(const Config& config) {
   signals.wait();
   sd_notify(0, "STOPPING=1");
   shut_down_in_order(config, {io, ingest_thread, handoff_timer, commits, *store, *uplink});
+  if (admin) admin->stop();  // last: it answered "draining" through the drain
   log_totals(ingest);
   return 0;
 }

@@ -7,4 +7,6 @@ file(GLOB METERD_AGENT_SOURCES CONFIGURE_DEPENDS
   agent/meters/*.cc
   agent/ingest/*.cc
   agent/listeners/*.cc
+  agent/admin/*.cc
+  agent/logging/*.cc
 )

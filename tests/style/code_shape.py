@@ -91,12 +91,15 @@ FORBIDDEN_INCLUDES = {
                      "buffer/store/"),
     "buffer/": ("agent/", "uplink/"),
     "uplink/": ("agent/",),
-    "agent/config/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/"),
-    "agent/decode/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/"),
-    "agent/meters/": ("agent/ingest/", "agent/listeners/", "agent/ctl/"),
-    "agent/ingest/": ("agent/listeners/", "agent/ctl/", "uplink/"),
+    "agent/config/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/",
+                      "agent/admin/"),
+    "agent/decode/": ("agent/ingest/", "agent/listeners/", "agent/meters/", "agent/ctl/",
+                      "agent/admin/"),
+    "agent/meters/": ("agent/ingest/", "agent/listeners/", "agent/ctl/", "agent/admin/"),
+    "agent/ingest/": ("agent/listeners/", "agent/ctl/", "uplink/", "agent/admin/"),
     "agent/listeners/": ("agent/ingest/ingest.h", "agent/meters/", "agent/ctl/", "buffer/store/",
-                         "buffer/sqlite/", "uplink/"),
+                         "buffer/sqlite/", "uplink/", "agent/admin/"),
+    "agent/admin/": ("agent/ctl/", "uplink/kafka"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
 

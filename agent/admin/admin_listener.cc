@@ -1,0 +1,131 @@
+// The admin HTTP server (see admin_listener.h): Beast reads and writes the messages; each
+// connection is a small session object kept alive by its pending operation.
+#include "agent/admin/admin_listener.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace meterd {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+constexpr std::chrono::seconds kRequestDeadline{10};
+
+class AdminSession : public std::enable_shared_from_this<AdminSession> {
+ public:
+  AdminSession(asio::ip::tcp::socket socket, AdminRoutes& routes, std::shared_ptr<int> count)
+      : stream_(std::move(socket)), routes_(routes), count_(std::move(count)) {
+    ++*count_;
+  }
+  ~AdminSession() { --*count_; }
+
+  void read_request() {
+    request_ = {};
+    stream_.expires_after(kRequestDeadline);
+    http::async_read(stream_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->respond();
+                     });
+  }
+
+ private:
+  void respond() {
+    response_ = routes_.answer(request_);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec || !self->response_.keep_alive()) return self->close();
+                        self->read_request();
+                      });
+  }
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{8192};
+  AdminRequest request_;
+  AdminResponse response_;
+  AdminRoutes& routes_;
+  std::shared_ptr<int> count_;
+};
+
+}  // namespace
+
+AdminListener::AdminListener(Endpoint endpoint, const AdminSources& sources)
+    : endpoint_(std::move(endpoint)),
+      acceptor_(io_),
+      routes_(sources),
+      open_connections_(std::make_shared<int>(0)) {}
+
+AdminListener::~AdminListener() { stop(); }
+
+Status AdminListener::open() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(endpoint_.host, ec);
+  if (ec) return Status::error(fmt::format("admin listener: bad address '{}'", endpoint_.host));
+  asio::ip::tcp::endpoint local(address, endpoint_.port);
+  acceptor_.open(local.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(local, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::error(fmt::format("admin listener: {}:{}: {}", endpoint_.host, endpoint_.port,
+                                     ec.message()));
+  }
+  if (!address.is_loopback()) {
+    spdlog::warn("admin listener on non-loopback address {}: anyone who can reach it can read "
+                 "meterd's metrics and status", endpoint_.host);
+  }
+  return Status::ok();
+}
+
+uint16_t AdminListener::port() const { return acceptor_.local_endpoint().port(); }
+
+void AdminListener::start() {
+  accept_next();
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "admin");
+    io_.run();
+  });
+  spdlog::info("admin endpoints on http://{}:{}/ (metrics, healthz, readyz, status)",
+               endpoint_.host, port());
+}
+
+void AdminListener::accept_next() {
+  acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec && *open_connections_ < kMaxConnections) {
+      std::make_shared<AdminSession>(std::move(socket), routes_, open_connections_)
+          ->read_request();
+    }
+    // Over the cap the socket is dropped (closed) here: a probe retries; a leak cannot grow.
+    accept_next();
+  });
+}
+
+void AdminListener::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+  io_.stop();
+  thread_.join();
+}
+
+}  // namespace meterd

@@ -1,0 +1,178 @@
+// Writing the /status, /healthz and /readyz documents (see status_json.h). JSON is written with
+// fmt and the project's one string escaper (buffer/base/json_text.h); every key is always there.
+#include "agent/admin/status_json.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "buffer/base/json_text.h"
+
+namespace meterd {
+namespace {
+
+class JsonWriter {
+ public:
+  // Opens an object member (or the document, with an empty key).
+  void open(std::string_view key) {
+    this->key(key);
+    out_ += '{';
+    first_ = true;
+  }
+  void close() {
+    out_ += '}';
+    first_ = false;
+  }
+  void number(std::string_view key, double value) {
+    this->key(key);
+    fmt::format_to(std::back_inserter(out_), "{}", value);
+  }
+  void integer(std::string_view key, int64_t value) {
+    this->key(key);
+    fmt::format_to(std::back_inserter(out_), "{}", value);
+  }
+  void boolean(std::string_view key, bool value) {
+    this->key(key);
+    out_ += value ? "true" : "false";
+  }
+  void string(std::string_view key, std::string_view value) {
+    this->key(key);
+    append_json_string(&out_, value);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void key(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    if (key.empty()) return;
+    append_json_string(&out_, key);
+    out_ += ':';
+  }
+  std::string out_;
+  bool first_ = true;
+};
+
+void write_health(JsonWriter& w, const AgentSnapshot& s, const Health& health) {
+  w.boolean("healthy", health.healthy);
+  w.string("reason", health.reason);
+  w.open("loops");
+  for (const LoopAge& loop : health.loops) w.number(loop.loop, loop.seconds);
+  w.close();
+  w.boolean("broker_connected", s.uplink.broker_connected);
+}
+
+void write_events(JsonWriter& w, const AgentSnapshot& s) {
+  w.open("events");
+  w.open("received");
+  for (size_t t = 0; t < kTransports; ++t) {
+    w.integer(kTransportNames[t], s.ingest.counters.transports[t].received);
+  }
+  w.close();
+  w.open("accepted");
+  for (size_t t = 0; t < kTransports; ++t) w.integer(kTransportNames[t], s.store.accepted[t]);
+  w.close();
+  w.open("rejected");
+  for (size_t t = 0; t < kTransports; ++t) {
+    w.open(kTransportNames[t]);
+    for (size_t r = 0; r < kRejectReasons; ++r) {
+      int64_t value = s.ingest.counters.transports[t].rejected[r];
+      if (r == static_cast<size_t>(RejectReason::kBufferFull)) value += s.store.refused[t];
+      w.integer(kRejectReasonNames[r], value);
+    }
+    w.close();
+  }
+  w.close();
+  w.integer("deduplicated", s.store.deduplicated);
+  w.open("datagrams_dropped");
+  for (Transport t : {Transport::kUdp, Transport::kUnixDatagram}) {
+    w.integer(kTransportNames[static_cast<size_t>(t)], s.kernel_drops[static_cast<size_t>(t)]);
+  }
+  w.close();
+  w.close();
+}
+
+void write_buffer(JsonWriter& w, const AgentSnapshot& s, const AdminSources& sources) {
+  w.open("buffer");
+  w.integer("size_bytes", s.buffer_usage_bytes);
+  w.integer("limit_bytes", sources.max_size_bytes);
+  w.integer("open_windows", s.buffer.open_windows);
+  w.integer("series", s.buffer.series);
+  w.integer("outbox_records", s.buffer.outbox_records);
+  double oldest_age = 0;
+  if (s.buffer.outbox_oldest_window_end_ms > 0) {
+    oldest_age = std::max<double>(
+        0, static_cast<double>(s.now_unix_ms - s.buffer.outbox_oldest_window_end_ms) / 1000.0);
+  }
+  w.number("outbox_oldest_age_seconds", oldest_age);
+  w.integer("dead_letters", s.buffer.dead_letters);
+  w.integer("dead_letters_evicted", s.store.dead_letters_evicted);
+  w.open("dead_letters_by_reason");
+  w.close();
+  w.string("error", s.buffer_error);
+  w.close();
+}
+
+void write_uplink(JsonWriter& w, const AgentSnapshot& s) {
+  const UplinkStats& u = s.uplink;
+  w.open("commit");
+  w.integer("count", static_cast<int64_t>(s.store.commit_seconds.count()));
+  w.number("seconds_sum", s.store.commit_seconds.sum());
+  w.integer("failures", s.store.commit_failures);
+  w.close();
+  w.open("uplink");
+  w.integer("records_produced", u.records_produced);
+  w.integer("records_delivered", u.records_delivered);
+  w.integer("delivery_errors", u.delivery_errors);
+  w.open("delivery_latency");
+  w.integer("count", static_cast<int64_t>(u.delivery_latency.count()));
+  w.number("seconds_sum", u.delivery_latency.sum());
+  w.close();
+  w.integer("last_delivery_unix_ms", u.last_delivery_unix_ms);
+  w.string("last_error", u.last_error);
+  w.close();
+}
+
+}  // namespace
+
+std::string status_json(const AgentSnapshot& s, const AdminSources& sources, const Health& health,
+                        const Readiness& readiness) {
+  JsonWriter w;
+  w.open("");
+  w.string("version", sources.version);
+  w.string("agent_id", sources.agent_id);
+  w.string("state", s.draining ? "draining" : "running");
+  w.number("uptime_seconds", s.uptime_seconds);
+  w.open("health");
+  write_health(w, s, health);
+  w.close();
+  w.open("ready");
+  w.boolean("ready", readiness.ready);
+  w.string("reason", readiness.reason);
+  w.close();
+  write_events(w, s);
+  write_buffer(w, s, sources);
+  write_uplink(w, s);
+  w.close();
+  return w.take();
+}
+
+std::string health_json(const AgentSnapshot& snapshot, const Health& health) {
+  JsonWriter w;
+  w.open("");
+  write_health(w, snapshot, health);
+  w.close();
+  return w.take();
+}
+
+std::string readiness_json(const Readiness& readiness) {
+  JsonWriter w;
+  w.open("");
+  w.boolean("ready", readiness.ready);
+  w.string("reason", readiness.reason);
+  w.close();
+  return w.take();
+}
+
+}  // namespace meterd
