@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "buffer/base/clock.h"
 #include "uplink/kafka_producer.h"
 #include "uplink/record_encoder.h"
 
@@ -16,7 +17,8 @@ namespace meterd {
 Status KafkaForwarder::create(ForwarderOptions options, std::string agent_id,
                               const std::string& buffer_path, Store& store,
                               std::unique_ptr<KafkaForwarder>* out) {
-  KafkaProducerOptions kafka{options.brokers, options.topic, options.properties};
+  KafkaProducerOptions kafka{options.brokers, options.topic, options.dead_letter_topic,
+                             options.properties};
   ProducerFactory make_kafka_producer = [kafka](std::unique_ptr<RecordProducer>* producer) {
     return KafkaProducer::create(kafka, producer);
   };
@@ -58,6 +60,15 @@ void KafkaForwarder::run_once() {
   producer_->poll(std::chrono::milliseconds(idle ? 250 : 50), &reports_);
   handle_delivery_reports();
   if (std::string reason; producer_->failed(&reason)) replace_failed_producer(reason);
+  publish_stats();
+}
+
+void KafkaForwarder::publish_stats() {
+  BrokerState broker = producer_->take_broker_state();
+  stats_.broker_connected = broker.connected;
+  if (!broker.error.empty()) stats_.last_error = std::move(broker.error);
+  stats_.last_tick_steady_ms = steady_clock_ms();
+  published_stats_.set(stats_);
 }
 
 void KafkaForwarder::produce_new_rows() {
@@ -109,15 +120,19 @@ void KafkaForwarder::produce_due_retries() {
 
 bool KafkaForwarder::produce(const OutboxRow& row) {
   encode_record(agent_id_, row, &encode_buffer_);
-  switch (producer_->produce(row.idempotency_key, encode_buffer_, row.seq, &produce_error_)) {
+  switch (producer_->produce(RecordKind::kWindow, row.idempotency_key, encode_buffer_, row.seq,
+                             &produce_error_)) {
     case ProduceOutcome::kQueued:
-      in_flight_.insert(row.seq);
+      in_flight_.emplace(row.seq, std::chrono::steady_clock::now());
+      ++stats_.records_produced;
       return true;
     case ProduceOutcome::kQueueFull:
       return false;
     case ProduceOutcome::kRefused:
       // The client will not take it as it is (e.g. the topic is unknown): keep the row, try later.
       spdlog::warn("uplink: producing outbox row {}: {}", row.seq, produce_error_);
+      ++stats_.delivery_errors;
+      stats_.last_error = produce_error_;
       retries_.emplace_back(std::chrono::steady_clock::now() + options_.retry_backoff, row.seq);
       return true;
   }
@@ -127,11 +142,20 @@ bool KafkaForwarder::produce(const OutboxRow& row) {
 void KafkaForwarder::handle_delivery_reports() {
   auto now = std::chrono::steady_clock::now();
   for (const DeliveryReport& report : reports_) {
-    if (in_flight_.erase(report.seq) == 0) continue;  // from a producer we already replaced
+    if (report.kind != RecordKind::kWindow) continue;
+    auto sent = in_flight_.find(report.seq);
+    if (sent == in_flight_.end()) continue;  // from a producer we already replaced
+    const std::chrono::duration<double> latency = now - sent->second;
+    in_flight_.erase(sent);
     if (report.delivered) {
       confirmed_.push_back(report.seq);
+      ++stats_.records_delivered;
+      stats_.delivery_latency.observe(latency.count());
+      stats_.last_delivery_unix_ms = wall_clock_ms();
       continue;
     }
+    ++stats_.delivery_errors;
+    stats_.last_error = report.error;
     if (now - last_error_log_ > std::chrono::seconds(5)) {
       spdlog::warn("uplink: delivery of outbox row {} failed, will retry: {}", report.seq,
                    report.error);
@@ -150,8 +174,10 @@ void KafkaForwarder::handle_delivery_reports() {
 void KafkaForwarder::replace_failed_producer(const std::string& reason) {
   spdlog::error("uplink: fatal producer error ({}); starting a new producer", reason);
   // Everything unconfirmed goes out again from the new producer; the keys make repeats harmless.
-  std::vector<int64_t> unconfirmed(in_flight_.begin(), in_flight_.end());
+  std::vector<int64_t> unconfirmed;
+  for (const auto& entry : in_flight_) unconfirmed.push_back(entry.first);
   in_flight_.clear();
+  stats_.last_error = reason;
   producer_.reset();
   auto now = std::chrono::steady_clock::now();
   for (int64_t seq : unconfirmed) retries_.emplace_back(now, seq);

@@ -7,6 +7,9 @@
 // after a back-off, for as long as it takes: a row leaves the buffer only after the broker
 // confirmed it. The idempotent producer (enable.idempotence=true) avoids duplicates within a
 // session; the idempotency key makes the resends after a restart or a producer reset harmless.
+//
+// Statistics (UplinkStats) are kept by the uplink thread and published once a turn of its loop;
+// stats() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -17,13 +20,15 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
+#include "buffer/base/published.h"
 #include "buffer/base/status.h"
 #include "buffer/store/outbox_reader.h"
 #include "buffer/store/store.h"
 #include "uplink/record_producer.h"
+#include "uplink/uplink_stats.h"
 
 namespace meterd {
 
@@ -31,6 +36,7 @@ struct ForwarderOptions {
   // For the KafkaProducer that create() without a factory makes.
   std::string brokers;
   std::string topic;
+  std::string dead_letter_topic = "meter-dead-letters";
   std::map<std::string, std::string> properties;  // passed to librdkafka as they are
   int max_in_flight = 50'000;
   int read_batch = 2'000;
@@ -59,6 +65,9 @@ class KafkaForwarder {
   // producer replaced. Tests call it instead of start(), from one thread, to step it.
   void run_once();
 
+  // Any thread: the statistics as of the loop's last turn.
+  UplinkStats stats() const { return published_stats_.get(); }
+
  private:
   KafkaForwarder(ForwarderOptions options, std::string agent_id, Store& store,
                  ProducerFactory make_producer)
@@ -72,6 +81,7 @@ class KafkaForwarder {
   bool produce(const OutboxRow& row);
   void handle_delivery_reports();
   void replace_failed_producer(const std::string& reason);
+  void publish_stats();
 
   ForwarderOptions options_;
   std::string agent_id_;
@@ -91,7 +101,8 @@ class KafkaForwarder {
 
   // Uplink thread only.
   int64_t cursor_ = 0;  // every row up to here was produced at least once
-  std::unordered_set<int64_t> in_flight_;
+  // Unconfirmed seqs, with when they were produced (the delivery latency).
+  std::unordered_map<int64_t, std::chrono::steady_clock::time_point> in_flight_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> retries_;
   std::vector<DeliveryReport> reports_;  // filled by poll, reused turn after turn
   std::vector<int64_t> confirmed_;
@@ -99,6 +110,8 @@ class KafkaForwarder {
   std::string encode_buffer_;
   std::string produce_error_;
   std::chrono::steady_clock::time_point last_error_log_{};
+  UplinkStats stats_;
+  Published<UplinkStats> published_stats_;  // stats_ as of the last turn, for any thread
 };
 
 }  // namespace meterd

@@ -4,12 +4,51 @@
 // delivery logic sees RecordProducer, and its unit tests run without a broker.
 #include "uplink/kafka_producer.h"
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
 
 namespace meterd {
 namespace {
+
+// Repeated broker errors (every reconnect attempt in an outage) are logged at most this often.
+constexpr std::chrono::seconds kErrorLogInterval{10};
+
+// The opaque a record carries to its delivery report: its seq and its kind in the lowest bit
+// (seqs and dead letter ids are positive and far below 2^62).
+void* record_opaque(RecordKind kind, int64_t seq) {
+  uint64_t tagged = (static_cast<uint64_t>(seq) << 1) | (kind == RecordKind::kDeadLetter ? 1 : 0);
+  return reinterpret_cast<void*>(static_cast<uintptr_t>(tagged));
+}
+
+void read_opaque(void* opaque, RecordKind* kind, int64_t* seq) {
+  auto tagged = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(opaque));
+  *kind = (tagged & 1) ? RecordKind::kDeadLetter : RecordKind::kWindow;
+  *seq = static_cast<int64_t>(tagged >> 1);
+}
+
+// Whether librdkafka's statistics (its JSON, `brokers` → each broker's `state`) show a broker
+// with an open connection; false when the document cannot be read.
+bool read_brokers_up(std::string_view json, bool* up) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object brokers;
+  if (parser.iterate(padded).get(doc) || doc["brokers"].get_object().get(brokers)) return false;
+  bool any_up = false;
+  for (auto field : brokers) {
+    simdjson::ondemand::object broker;
+    std::string_view state;
+    if (field.value().get_object().get(broker) || broker["state"].get_string().get(state)) {
+      return false;
+    }
+    // UPDATE: a connected broker whose metadata is being refreshed.
+    any_up = any_up || state == "UP" || state == "UPDATE";
+  }
+  *up = any_up;
+  return true;
+}
 
 // librdkafka logs through our logger, so the agent's log has one format. Its syslog levels map
 // onto spdlog's; connection failures during an outage arrive as errors and are worth seeing.
@@ -40,6 +79,8 @@ Status set_properties(const KafkaProducerOptions& options, rd_kafka_conf_t* conf
   // flight take ~20 MB), but a UNIQUE_COUNT record may take 256 KiB. A sidecar stays small:
   // a full queue is QUEUE_FULL, and the row is produced again after the next poll.
   if (s) s = set("queue.buffering.max.kbytes", "65536");
+  // The statistics say, each second, which brokers are connected (meterd_broker_connected).
+  if (s) s = set("statistics.interval.ms", "1000");
   for (const auto& [name, value] : options.properties) {
     if (s) s = set(name, value);
   }
@@ -59,7 +100,7 @@ void KafkaProducer::HandleDeleter::operator()(rd_kafka_t* rk) const {
 
 Status KafkaProducer::create(const KafkaProducerOptions& options,
                              std::unique_ptr<RecordProducer>* out) {
-  std::unique_ptr<KafkaProducer> producer(new KafkaProducer(options.topic));
+  std::unique_ptr<KafkaProducer> producer(new KafkaProducer(options));
   if (Status s = producer->make_handle(options); !s) return s;
   *out = std::move(producer);
   return Status::ok();
@@ -73,6 +114,8 @@ Status KafkaProducer::make_handle(const KafkaProducerOptions& options) {
   }
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaProducer::on_delivery);
   rd_kafka_conf_set_log_cb(conf, &log_to_spdlog);
+  rd_kafka_conf_set_stats_cb(conf, &KafkaProducer::on_statistics);
+  rd_kafka_conf_set_error_cb(conf, &KafkaProducer::on_error);
   rd_kafka_conf_set_opaque(conf, this);
   char error[512];
   // On success rd_kafka_new owns `conf`; on failure it is still ours.
@@ -85,13 +128,14 @@ Status KafkaProducer::make_handle(const KafkaProducerOptions& options) {
   return Status::ok();
 }
 
-ProduceOutcome KafkaProducer::produce(std::string_view key, std::string_view payload, int64_t seq,
-                                      std::string* error) {
+ProduceOutcome KafkaProducer::produce(RecordKind kind, std::string_view key,
+                                      std::string_view payload, int64_t seq, std::string* error) {
+  const std::string& topic = kind == RecordKind::kDeadLetter ? dead_letter_topic_ : topic_;
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      handle_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+      handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<intptr_t>(seq))), RD_KAFKA_V_END);
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(record_opaque(kind, seq)),
+      RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return ProduceOutcome::kQueued;
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
   // Not retriable by librdkafka (e.g. the topic is unknown).
@@ -118,9 +162,43 @@ void KafkaProducer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, 
   auto* self = static_cast<KafkaProducer*>(opaque);
   if (self->reports_ == nullptr) return;  // purged as the handle is destroyed
   DeliveryReport& report = self->reports_->emplace_back();
-  report.seq = static_cast<int64_t>(reinterpret_cast<intptr_t>(message->_private));
+  read_opaque(message->_private, &report.kind, &report.seq);
   report.delivered = message->err == RD_KAFKA_RESP_ERR_NO_ERROR;
   if (!report.delivered) report.error = rd_kafka_err2str(message->err);
+  // A confirmation is the surest sign a broker is up, sooner than the next statistics.
+  if (report.delivered) self->broker_.connected = true;
+}
+
+BrokerState KafkaProducer::take_broker_state() {
+  BrokerState state = broker_;
+  broker_.error.clear();
+  return state;
+}
+
+int KafkaProducer::on_statistics(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  auto* self = static_cast<KafkaProducer*>(opaque);
+  bool up = false;
+  if (read_brokers_up(std::string_view(json, json_len), &up)) self->broker_.connected = up;
+  return 0;  // librdkafka frees `json`
+}
+
+// With an error callback set, librdkafka no longer logs these errors itself: logged here, at
+// most once per kErrorLogInterval (an outage repeats them every reconnect), with a count of those
+// left out.
+void KafkaProducer::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaProducer*>(opaque);
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->broker_.connected = false;
+  self->broker_.error = fmt::format("{}: {}", rd_kafka_err2name(code), reason);
+  auto now = std::chrono::steady_clock::now();
+  if (now - self->last_error_log_ < kErrorLogInterval) {
+    ++self->errors_not_logged_;
+    return;
+  }
+  spdlog::warn("kafka: {} ({} similar errors not logged)", self->broker_.error,
+               self->errors_not_logged_);
+  self->last_error_log_ = now;
+  self->errors_not_logged_ = 0;
 }
 
 }  // namespace meterd

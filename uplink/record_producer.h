@@ -20,11 +20,25 @@
 
 namespace meterd {
 
-// What became of a produced record: `seq` is the one given to produce(); `error` says why
-// delivery failed and is empty when `delivered`.
+// Which topic a record goes to: a window record (an outbox row, `kafka.topic`) or a dead letter
+// (`kafka.dead_letter_topic`). Their ids are counted apart (an outbox seq, a dead letter id), so a
+// delivery report carries the kind as well as the id.
+enum class RecordKind { kWindow, kDeadLetter };
+
+// What became of a produced record: `seq` and `kind` are the ones given to produce(); `error`
+// says why delivery failed and is empty when `delivered`.
 struct DeliveryReport {
   int64_t seq = 0;
   bool delivered = false;
+  std::string error;
+  RecordKind kind = RecordKind::kWindow;
+};
+
+// The brokers as the client sees them: whether at least one is up, and the newest error the
+// client reported about them (a connection refused, every broker down), empty when none came
+// since the last look.
+struct BrokerState {
+  bool connected = false;
   std::string error;
 };
 
@@ -38,10 +52,11 @@ class RecordProducer {
  public:
   virtual ~RecordProducer() = default;
 
-  // Hands one record to the client, which copies `key` and `payload`. Every record queued gets
-  // exactly one DeliveryReport carrying `seq`, unless the producer is destroyed first.
-  virtual ProduceOutcome produce(std::string_view key, std::string_view payload, int64_t seq,
-                                 std::string* error) = 0;
+  // Hands one record for `kind`'s topic to the client, which copies `key` and `payload`. Every
+  // record queued gets exactly one DeliveryReport carrying `kind` and `seq` (non-negative), unless
+  // the producer is destroyed first.
+  virtual ProduceOutcome produce(RecordKind kind, std::string_view key, std::string_view payload,
+                                 int64_t seq, std::string* error) = 0;
 
   // Waits up to `timeout` for delivery reports and appends those that arrived to `reports`.
   virtual void poll(std::chrono::milliseconds timeout, std::vector<DeliveryReport>* reports) = 0;
@@ -49,6 +64,10 @@ class RecordProducer {
   // True once the producer can deliver nothing more and must be replaced; `reason` says why.
   // Records it still holds get no reports: their rows are still in the buffer.
   virtual bool failed(std::string* reason) = 0;
+
+  // The brokers' state as of the last poll(), for the uplink's statistics; takes the error, so
+  // each is reported once.
+  virtual BrokerState take_broker_state() = 0;
 };
 
 // Makes a producer: once when the forwarder is created, again after one failed.

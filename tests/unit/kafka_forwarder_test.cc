@@ -40,6 +40,8 @@ struct FakeBroker {
   bool refuse = false;
   bool producer_failed = false;
   int producers_made = 0;
+  bool connected = true;     // what the producer says of the brokers
+  std::string broker_error;  // taken by the next look
 
   // Every queued record so far arrives (or fails), reported at the next poll.
   void report_all(bool delivered) {
@@ -59,8 +61,8 @@ class FakeProducer final : public RecordProducer {
  public:
   FakeProducer(FakeBroker& broker, int id) : broker_(broker), id_(id) {}
 
-  ProduceOutcome produce(std::string_view key, std::string_view payload, int64_t seq,
-                         std::string* error) override {
+  ProduceOutcome produce(RecordKind, std::string_view key, std::string_view payload,
+                         int64_t seq, std::string* error) override {
     if (broker_.refuse) {
       *error = "unknown topic";
       return ProduceOutcome::kRefused;
@@ -80,6 +82,11 @@ class FakeProducer final : public RecordProducer {
     if (!broker_.producer_failed) return false;
     *reason = "fenced";
     return true;
+  }
+  BrokerState take_broker_state() override {
+    BrokerState state{broker_.connected, broker_.broker_error};
+    broker_.broker_error.clear();
+    return state;
   }
 
  private:
@@ -246,4 +253,54 @@ TEST_CASE("forwarder: stop leaves unconfirmed rows in the buffer for the next st
   uplink.forwarder->stop();
   CHECK(uplink.broker.produced.size() == 4);
   CHECK(uplink.rows_after_commit() == 4);
+}
+
+TEST_CASE("forwarder: stats count produced, delivered and failed records once a turn") {
+  Uplink uplink(3);
+  CHECK(uplink.forwarder->stats().last_tick_steady_ms == 0);  // nothing published before a turn
+  uplink.forwarder->run_once();
+  UplinkStats stats = uplink.forwarder->stats();
+  CHECK(stats.records_produced == 3);
+  CHECK(stats.records_delivered == 0);
+  CHECK(stats.last_tick_steady_ms > 0);
+  CHECK(stats.broker_connected);
+
+  int64_t failing = uplink.broker.produced[0].seq;
+  uplink.broker.reports = {{failing, false, "timed out"},
+                           {uplink.broker.produced[1].seq, true, ""},
+                           {uplink.broker.produced[2].seq, true, ""}};
+  uplink.broker.unreported.clear();
+  uplink.forwarder->run_once();
+  stats = uplink.forwarder->stats();
+  CHECK(stats.records_delivered == 2);
+  CHECK(stats.delivery_errors == 1);
+  CHECK(stats.last_error == "timed out");
+  CHECK(stats.delivery_latency.count() == 2);
+  CHECK(stats.last_delivery_unix_ms > 0);
+
+  uplink.forwarder->run_once();  // the failed one again: a resend counts as produced
+  CHECK(uplink.forwarder->stats().records_produced == 4);
+  uplink.broker.report_all(true);
+  uplink.forwarder->run_once();
+  CHECK(uplink.forwarder->stats().records_delivered == 3);
+}
+
+TEST_CASE("forwarder: stats follow the producer's view of the brokers and a refused produce") {
+  Uplink uplink(1);
+  uplink.broker.connected = false;
+  uplink.broker.broker_error = "_ALL_BROKERS_DOWN: 1/1 brokers are down";
+  uplink.broker.refuse = true;
+  uplink.forwarder->run_once();
+  UplinkStats stats = uplink.forwarder->stats();
+  CHECK_FALSE(stats.broker_connected);
+  CHECK(stats.last_error == "_ALL_BROKERS_DOWN: 1/1 brokers are down");
+  CHECK(stats.delivery_errors == 1);  // the refused produce
+  CHECK(stats.records_produced == 0);
+
+  uplink.broker.connected = true;
+  uplink.broker.refuse = false;
+  uplink.forwarder->run_once();
+  stats = uplink.forwarder->stats();
+  CHECK(stats.broker_connected);
+  CHECK(stats.records_produced == 1);
 }
