@@ -32,6 +32,13 @@ Status KafkaForwarder::create(ForwarderOptions options, std::string agent_id,
   std::unique_ptr<KafkaForwarder> forwarder(
       new KafkaForwarder(std::move(options), std::move(agent_id), store, std::move(make_producer)));
   if (Status s = OutboxReader::open(buffer_path, &forwarder->reader_); !s) return s;
+  DeadLetterOptions letters = forwarder->options_.dead_letters;
+  letters.retry_backoff = forwarder->options_.retry_backoff;
+  if (Status s = DeadLetterSender::open(buffer_path, forwarder->agent_id_, store, letters,
+                                        &forwarder->dead_letters_);
+      !s) {
+    return s;
+  }
   if (Status s = forwarder->make_producer_(&forwarder->producer_); !s) return s;
   *out = std::move(forwarder);
   return Status::ok();
@@ -54,9 +61,10 @@ void KafkaForwarder::stop() {
 void KafkaForwarder::run_once() {
   produce_due_retries();
   produce_new_rows();
+  if (!stopping_) dead_letters_->produce(*producer_, &stats_);
   // Idle (nothing in flight, the outbox drained): a longer wait, since nothing can arrive
   // but new rows, which wait for it (a window closes a grace after its end anyway).
-  bool idle = in_flight_.empty() && retries_.empty() && outbox_drained_;
+  bool idle = in_flight_.empty() && retries_.empty() && outbox_drained_ && dead_letters_->idle();
   producer_->poll(std::chrono::milliseconds(idle ? 250 : 50), &reports_);
   handle_delivery_reports();
   if (std::string reason; producer_->failed(&reason)) replace_failed_producer(reason);
@@ -130,7 +138,10 @@ bool KafkaForwarder::produce(const OutboxRow& row) {
       return false;
     case ProduceOutcome::kRefused:
       // The client will not take it as it is (e.g. the topic is unknown): keep the row, try later.
-      spdlog::warn("uplink: producing outbox row {}: {}", row.seq, produce_error_);
+      if (uint64_t suppressed = 0; produce_warnings_.allow(steady_clock_ms(), &suppressed)) {
+        spdlog::warn("uplink: producing outbox row {}: {}{}", row.seq, produce_error_,
+                     suppressed_note(suppressed));
+      }
       ++stats_.delivery_errors;
       stats_.last_error = produce_error_;
       retries_.emplace_back(std::chrono::steady_clock::now() + options_.retry_backoff, row.seq);
@@ -142,7 +153,10 @@ bool KafkaForwarder::produce(const OutboxRow& row) {
 void KafkaForwarder::handle_delivery_reports() {
   auto now = std::chrono::steady_clock::now();
   for (const DeliveryReport& report : reports_) {
-    if (report.kind != RecordKind::kWindow) continue;
+    if (report.kind == RecordKind::kDeadLetter) {
+      dead_letters_->handle_report(report, &stats_);
+      continue;
+    }
     auto sent = in_flight_.find(report.seq);
     if (sent == in_flight_.end()) continue;  // from a producer we already replaced
     const std::chrono::duration<double> latency = now - sent->second;
@@ -156,14 +170,14 @@ void KafkaForwarder::handle_delivery_reports() {
     }
     ++stats_.delivery_errors;
     stats_.last_error = report.error;
-    if (now - last_error_log_ > std::chrono::seconds(5)) {
-      spdlog::warn("uplink: delivery of outbox row {} failed, will retry: {}", report.seq,
-                   report.error);
-      last_error_log_ = now;
+    if (uint64_t suppressed = 0; delivery_warnings_.allow(steady_clock_ms(), &suppressed)) {
+      spdlog::warn("uplink: delivery of outbox row {} failed, will retry: {}{}", report.seq,
+                   report.error, suppressed_note(suppressed));
     }
     retries_.emplace_back(now + options_.retry_backoff, report.seq);
   }
   reports_.clear();
+  dead_letters_->flush_confirmed();
   // Deleted by the store at its next commit: only after the broker's acknowledgement.
   if (!confirmed_.empty()) {
     store_.mark_delivered(confirmed_);
@@ -178,6 +192,7 @@ void KafkaForwarder::replace_failed_producer(const std::string& reason) {
   for (const auto& entry : in_flight_) unconfirmed.push_back(entry.first);
   in_flight_.clear();
   stats_.last_error = reason;
+  dead_letters_->requeue_in_flight();
   producer_.reset();
   auto now = std::chrono::steady_clock::now();
   for (int64_t seq : unconfirmed) retries_.emplace_back(now, seq);

@@ -8,6 +8,9 @@
 // confirmed it. The idempotent producer (enable.idempotence=true) avoids duplicates within a
 // session; the idempotency key makes the resends after a restart or a producer reset harmless.
 //
+// Dead letters go out through the same producer to their own topic (DeadLetterSender, with its own
+// in-flight bound), and are marked sent by the store only after their confirmation.
+//
 // Statistics (UplinkStats) are kept by the uplink thread and published once a turn of its loop;
 // stats() may be called from any thread.
 #pragma once
@@ -23,10 +26,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "buffer/base/log_limiter.h"
 #include "buffer/base/published.h"
 #include "buffer/base/status.h"
 #include "buffer/store/outbox_reader.h"
 #include "buffer/store/store.h"
+#include "uplink/dead_letter_sender.h"
 #include "uplink/record_producer.h"
 #include "uplink/uplink_stats.h"
 
@@ -41,6 +46,7 @@ struct ForwarderOptions {
   int max_in_flight = 50'000;
   int read_batch = 2'000;
   std::chrono::milliseconds retry_backoff{1000};
+  DeadLetterOptions dead_letters;  // its retry_backoff is set to the one above
 };
 
 class KafkaForwarder {
@@ -88,6 +94,7 @@ class KafkaForwarder {
   Store& store_;
   ProducerFactory make_producer_;
   std::unique_ptr<OutboxReader> reader_;
+  std::unique_ptr<DeadLetterSender> dead_letters_;
   std::unique_ptr<RecordProducer> producer_;
   std::thread thread_;
   // An outbox read that found nothing is not repeated until the store reports new rows
@@ -109,7 +116,9 @@ class KafkaForwarder {
   std::vector<OutboxRow> read_rows_;  // reused batch after batch, so reading allocates little
   std::string encode_buffer_;
   std::string produce_error_;
-  std::chrono::steady_clock::time_point last_error_log_{};
+  // Warnings the loop repeats (every row fails alike in an outage): a few, then one per 10 s.
+  LogLimiter delivery_warnings_{10'000, 3};
+  LogLimiter produce_warnings_{10'000, 3};
   UplinkStats stats_;
   Published<UplinkStats> published_stats_;  // stats_ as of the last turn, for any thread
 };

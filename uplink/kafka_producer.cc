@@ -9,11 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "buffer/base/clock.h"
+
 namespace meterd {
 namespace {
-
-// Repeated broker errors (every reconnect attempt in an outage) are logged at most this often.
-constexpr std::chrono::seconds kErrorLogInterval{10};
 
 // The opaque a record carries to its delivery report: its seq and its kind in the lowest bit
 // (seqs and dead letter ids are positive and far below 2^62).
@@ -182,23 +181,16 @@ int KafkaProducer::on_statistics(rd_kafka_t*, char* json, size_t json_len, void*
   return 0;  // librdkafka frees `json`
 }
 
-// With an error callback set, librdkafka no longer logs these errors itself: logged here, at
-// most once per kErrorLogInterval (an outage repeats them every reconnect), with a count of those
-// left out.
+// With an error callback set, librdkafka no longer logs these errors itself: logged here, through
+// a limiter (an outage repeats them every reconnect).
 void KafkaProducer::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<KafkaProducer*>(opaque);
   auto code = static_cast<rd_kafka_resp_err_t>(err);
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->broker_.connected = false;
   self->broker_.error = fmt::format("{}: {}", rd_kafka_err2name(code), reason);
-  auto now = std::chrono::steady_clock::now();
-  if (now - self->last_error_log_ < kErrorLogInterval) {
-    ++self->errors_not_logged_;
-    return;
+  if (uint64_t suppressed = 0; self->error_log_.allow(steady_clock_ms(), &suppressed)) {
+    spdlog::warn("kafka: {}{}", self->broker_.error, suppressed_note(suppressed));
   }
-  spdlog::warn("kafka: {} ({} similar errors not logged)", self->broker_.error,
-               self->errors_not_logged_);
-  self->last_error_log_ = now;
-  self->errors_not_logged_ = 0;
 }
 
 }  // namespace meterd

@@ -14,11 +14,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "buffer/base/log_limiter.h"
 #include "uplink/record_producer.h"
 
 namespace meterd {
@@ -59,8 +59,8 @@ class KafkaProducer final : public RecordProducer {
   std::string dead_letter_topic_;
   // Set by the callbacks inside poll(), read by take_broker_state(): the uplink thread only.
   BrokerState broker_;
-  std::chrono::steady_clock::time_point last_error_log_{};
-  int64_t errors_not_logged_ = 0;
+  // Broker errors repeat every reconnect in an outage: a few lines, then one per 10 s.
+  LogLimiter error_log_{10'000, 3};
   // Where on_delivery puts reports: set only while poll() runs, so reports of records purged
   // when the handle is destroyed go nowhere.
   std::vector<DeliveryReport>* reports_ = nullptr;

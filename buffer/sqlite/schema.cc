@@ -156,9 +156,18 @@ CREATE INDEX dedup_by_arrival ON dedup (seen_ms) WHERE by_arrival = 1;
 DELETE FROM meta WHERE key = 'clock_high_water_ms';
 )sql";
 
+// Version 6: dead letters go to Kafka. Each carries its reason's class (`reason_code`: invalid,
+// value, late, future, cardinality, oversized; letters kept from before have only their text and
+// are `invalid`) and whether the broker confirmed its record (`sent`). A sent letter stays for
+// `meterctl dlq list` until evicted; letters kept from before are unsent, so they go out too.
+constexpr const char* kMigrateToV6 = R"sql(
+ALTER TABLE dead_letters ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'invalid';
+ALTER TABLE dead_letters ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kCreateV1, kMigrateToV2, kMigrateToV3, kMigrateToV4,
-                                       kMigrateToV5};
+constexpr const char* kMigrations[] = {kCreateV1,    kMigrateToV2, kMigrateToV3,
+                                       kMigrateToV4, kMigrateToV5, kMigrateToV6};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 Status read_version(sqlite3* db, int* version) {

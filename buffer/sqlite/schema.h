@@ -7,7 +7,7 @@
 
 namespace meterd {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Creates the tables of a new buffer, or migrates an existing one to kSchemaVersion; refuses a
 // file from a newer build. Runs inside its own transaction.

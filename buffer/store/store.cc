@@ -102,11 +102,15 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms
                      CommitResult* result) {
   *result = CommitResult{};
   std::vector<int64_t> delivered = take_delivered();
+  std::vector<int64_t> letters_sent = take_dead_letters_sent();
   const int64_t dedup_now = dedup_clock(now_ms, steady_ms);
   // An idle agent writes nothing. With no events, no deliveries and nothing due, a transaction
   // would only rewrite the meta row: a WAL frame and an fsync every commit_interval, 40 KiB/s
   // (3 GB a day) from a sidecar with nothing to do.
-  if (batch.empty() && delivered.empty() && !work_due(now_ms, dedup_now)) return Status::ok();
+  if (batch.empty() && delivered.empty() && letters_sent.empty() &&
+      !work_due(now_ms, dedup_now)) {
+    return Status::ok();
+  }
   const Progress before = progress();
   // Coarsening must not only merge rows the uplink has not read, it must also commit before the
   // uplink reads again: a read between the merge and the COMMIT would still see (and send) the
@@ -125,6 +129,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms
     if (s) s = close_due(now_ms, result);
     if (s) s = close_early_partials_if_due(now_ms, result);
     if (s) s = outbox_.delete_delivered(delivered, &result->rows_deleted);
+    if (s) s = dead_letters_.mark_sent(letters_sent);
     if (s) s = collect_series_if_due(now_ms, result);
     if (s) s = coarsen_outbox(result);
     if (s) s = save_meta();
@@ -137,6 +142,7 @@ Status Store::commit(const CommitBatch& batch, int64_t now_ms, int64_t steady_ms
   refresh_due_times();
   if (!status) {
     mark_delivered(delivered);  // rolled back: delete them next time
+    mark_dead_letters_sent(letters_sent);
     restore(before);
   } else {
     last_now_ms_ = now_ms;
@@ -240,6 +246,18 @@ void Store::mark_delivered(const std::vector<int64_t>& seqs) {
   delivered_.insert(delivered_.end(), seqs.begin(), seqs.end());
 }
 
+void Store::mark_dead_letters_sent(const std::vector<int64_t>& ids) {
+  std::lock_guard lock(delivered_mutex_);
+  dead_letters_sent_.insert(dead_letters_sent_.end(), ids.begin(), ids.end());
+}
+
+std::vector<int64_t> Store::take_dead_letters_sent() {
+  std::vector<int64_t> ids;
+  std::lock_guard lock(delivered_mutex_);
+  ids.swap(dead_letters_sent_);
+  return ids;
+}
+
 Store::Progress Store::progress() const {
   return Progress{commit_seq_,        emitted_through_ms_, next_partials_ms_,
                   next_series_gc_ms_, outbox_.rows(),      dedup_.mark()};
@@ -257,15 +275,21 @@ void Store::restore(const Progress& saved) {
 Status Store::in_transaction(const std::function<Status()>& body) {
   if (Status s = exec(db_.get(), "BEGIN IMMEDIATE"); !s) return s;
   const uint64_t inserted_before = outbox_.rows_inserted();
+  const uint64_t letters_before = dead_letters_.rows_inserted();
   Status status = body();
   if (status) status = exec(db_.get(), "COMMIT");
   if (!status) {
     exec(db_.get(), "ROLLBACK");
     // Ids handed out inside the rolled-back transaction no longer exist.
     series_.forget_cached();
-  } else if (outbox_.rows_inserted() != inserted_before) {
-    // After COMMIT: a reader that sees the new version sees the rows.
+    return status;
+  }
+  // After COMMIT: a reader that sees the new version sees the rows.
+  if (outbox_.rows_inserted() != inserted_before) {
     outbox_version_.fetch_add(1, std::memory_order_release);
+  }
+  if (dead_letters_.rows_inserted() != letters_before) {
+    dead_letter_version_.fetch_add(1, std::memory_order_release);
   }
   return status;
 }

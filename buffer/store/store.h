@@ -5,6 +5,8 @@
 // hands over the sequence numbers the broker confirmed); they are deleted in the next commit,
 // so an outbox row is deleted only after its delivery report succeeded ("deleted only after
 // the broker's ack") and never before it was committed ("committed before forgotten").
+// mark_dead_letters_sent() is the same for dead letters, which are marked sent rather than
+// deleted.
 //
 // Windows: a delta for a window that can still be on time merges into revision 0 of it, which
 // closes at window_end + grace. A delta for a window that may already have been emitted opens a
@@ -112,6 +114,9 @@ class Store {
 
   // Any thread: rows the broker confirmed; deleted at the next commit.
   void mark_delivered(const std::vector<int64_t>& seqs);
+  // Any thread: dead letters whose records the broker confirmed; marked sent at the next commit
+  // (kept for `meterctl dlq list` until evicted, never sent again).
+  void mark_dead_letters_sent(const std::vector<int64_t>& ids);
 
   // Uplink thread: runs `read` (which reads outbox rows and returns the highest seq it read)
   // while no coarsening can run, and records that every row up to that seq may now be in
@@ -136,6 +141,10 @@ class Store {
   // Any thread: a number that changes once a committed transaction has added rows to the
   // outbox, so the uplink need not query an outbox it found empty until there is news.
   uint64_t outbox_version() const { return outbox_version_.load(std::memory_order_acquire); }
+  // Any thread: the same for dead letters.
+  uint64_t dead_letter_version() const {
+    return dead_letter_version_.load(std::memory_order_acquire);
+  }
   // Store thread: rows open now (counted; -1 when the count failed).
   int64_t open_window_rows() { return windows_.rows(); }
 
@@ -165,6 +174,7 @@ class Store {
 
   // The steps of a commit, in order (store.cc).
   std::vector<int64_t> take_delivered();
+  std::vector<int64_t> take_dead_letters_sent();
   // The dedup clock at `steady_ms` (see "Clocks" above); anchored at the first commit.
   int64_t dedup_clock(int64_t now_ms, int64_t steady_ms);
   // Whether a commit at `now_ms` has work without a batch or deliveries: a window due, dedup
@@ -251,9 +261,11 @@ class Store {
   int64_t claimed_through_ = 0;  // guarded by claim_mutex_
 
   std::atomic<uint64_t> outbox_version_{0};
+  std::atomic<uint64_t> dead_letter_version_{0};
 
   std::mutex delivered_mutex_;
-  std::vector<int64_t> delivered_;  // guarded by delivered_mutex_
+  std::vector<int64_t> delivered_;          // guarded by delivered_mutex_
+  std::vector<int64_t> dead_letters_sent_;  // guarded by delivered_mutex_
 };
 
 }  // namespace meterd
