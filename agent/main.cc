@@ -28,6 +28,7 @@
 #include "agent/ingest/handoff_timer.h"
 #include "agent/ingest/ingest.h"
 #include "agent/listeners/listeners.h"
+#include "agent/logging/log_setup.h"
 #include "agent/meters/meter_set.h"
 #include "agent/shutdown.h"
 #include "buffer/base/clock.h"
@@ -82,6 +83,7 @@ Status start_uplink(const Config& config, Store& store, std::unique_ptr<KafkaFor
   ForwarderOptions options;
   options.brokers = config.kafka.brokers;
   options.topic = config.kafka.topic;
+  options.dead_letter_topic = config.kafka.dead_letter_topic;
   options.properties = config.kafka.properties;
   options.max_in_flight = static_cast<int>(config.kafka.max_in_flight);
   if (Status s = KafkaForwarder::create(options, store.agent_id(), store.path(), store, out); !s) {
@@ -204,6 +206,8 @@ int run_agent(const Config& config) {
   sources.commits = &commits;
   sources.listeners = &listeners;
   sources.draining = &draining;
+  KafkaForwarder* forwarder = uplink.get();
+  sources.uplink = [forwarder] { return forwarder->stats(); };
 
   // Keeps the ingest thread running after the listeners closed, for the last hand-over and its
   // acknowledgements; shut_down_in_order stops it.
@@ -226,14 +230,15 @@ int run_agent(const Config& config) {
 
 int main(int argc, char** argv) {
   CLI::App app{"meterd: edge usage-metering agent"};
-  std::string config_path, check_path, log_level = "info";
+  std::string config_path, check_path, log_level;  // empty --log-level: the config's log.level
   app.add_option("--config", config_path, "YAML configuration file");
   app.add_option("--check-config", check_path, "validate a configuration file and exit");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (over log.level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
 
-  spdlog::set_default_logger(spdlog::stderr_color_mt("meterd"));
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  // Text on stderr until the config is read (so its errors print), then the configured format.
+  start_text_logging(log_level.empty() ? "info" : log_level);
 
   Config config;
   if (!check_path.empty()) {
@@ -246,5 +251,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!load_config_or_report(config_path, &config)) return 2;
+  apply_log_config(config.log, log_level);
   return run_agent(config);
 }
