@@ -167,3 +167,34 @@ TEST_CASE("version 5 keeps the outbox's keys, makes a buffer id and marks keyles
   CHECK(store->buffer_id() == buffer_id);  // made once, then kept
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
+
+TEST_CASE("version 6 keeps the dead letters, as reason code invalid and unsent") {
+  std::string path = temp_path("buffer.db");
+  write_old_buffer(path, 5);
+  {
+    SqliteDb db;
+    REQUIRE(open_database(path, false, &db));
+    REQUIRE(exec(db.get(), R"sql(
+      INSERT INTO dead_letters (received_ms, listener, reason, raw)
+      VALUES (61000, 'udp', 'not JSON', x'7b7b'), (62000, 'http', 'missing id', x'7b7d');)sql"));
+  }
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  options.path = path;
+  REQUIRE(Store::open(options, 61000, &store));
+  // A new letter after the migration takes the next id and its own reason code.
+  CommitBatch batch;
+  batch.dead_letters.push_back({63000, "udp", "too old", "{}", "late"});
+  CommitResult result;
+  REQUIRE(store->commit(batch, 63000, &result));
+  store.reset();
+  SqliteDb db;
+  REQUIRE(open_database(path, false, &db));
+  CHECK(query_int(db.get(), "SELECT count(*) FROM dead_letters") == 3);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM dead_letters WHERE reason_code = 'invalid' "
+                            "AND sent = 0 AND id <= 2") == 2);
+  CHECK(query_int(db.get(), "SELECT count(*) FROM dead_letters WHERE reason = 'not JSON' AND "
+                            "listener = 'udp' AND raw = x'7b7b'") == 1);
+  CHECK(query_int(db.get(), "SELECT id FROM dead_letters WHERE reason_code = 'late'") == 3);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
