@@ -16,18 +16,23 @@
 
 #include <fmt/format.h>
 
+#include "agent/config/env_interpolation.h"
+
 namespace meterd {
 namespace {
 
 class ConfigReader {
  public:
-  ConfigReader(std::string name, std::vector<std::string>* errors)
-      : name_(std::move(name)), errors_(errors) {}
+  // `reported`: keys whose value already has an error (an environment reference that failed),
+  // so the value's further checks do not report the same cause again.
+  ConfigReader(std::string name, std::vector<std::string>* errors, std::set<std::string> reported)
+      : name_(std::move(name)), errors_(errors), reported_(std::move(reported)) {}
 
   void read(const YAML::Node& root, Config* config);
 
  private:
   void error(const YAML::Node& node, const std::string& key, const std::string& reason) {
+    if (reported_.count(key) != 0) return;
     int line = node.IsDefined() ? node.Mark().line + 1 : 0;
     errors_->push_back(line > 0 ? fmt::format("{}:{}: {}: {}", name_, line, key, reason)
                                 : fmt::format("{}: {}: {}", name_, key, reason));
@@ -95,7 +100,10 @@ class ConfigReader {
       error(node, join(prefix, key), "expected a size such as 65536, 64KiB or 8MiB");
       return;
     }
-    int64_t unit = match[2] == "KiB" ? 1024 : match[2] == "MiB" ? 1 << 20 : match[2] == "GiB" ? 1 << 30 : 1;
+    int64_t unit = match[2] == "KiB"   ? 1024
+                   : match[2] == "MiB" ? 1 << 20
+                   : match[2] == "GiB" ? 1 << 30
+                                       : 1;
     *bytes = std::stoll(match[1]) * unit;
     if (*bytes <= 0) error(node, join(prefix, key), "must be positive");
   }
@@ -105,6 +113,9 @@ class ConfigReader {
   void read_buffer(const YAML::Node& node, Config* config);
   void read_windows(const YAML::Node& node, Config* config);
   void read_kafka(const YAML::Node& node, Config* config);
+  void read_log(const YAML::Node& node, Config* config);
+  void one_of(const YAML::Node& parent, const std::string& prefix, const char* key,
+              std::initializer_list<std::string_view> allowed, std::string* out);
   void read_meters(const YAML::Node& node, Config* config);
   void read_meter(const YAML::Node& node, const std::string& key, MeterConfig* meter);
   void path(const YAML::Node& node, const std::string& key, JsonPath* out);
@@ -112,11 +123,12 @@ class ConfigReader {
 
   std::string name_;
   std::vector<std::string>* errors_;
+  std::set<std::string> reported_;
 };
 
 void ConfigReader::read(const YAML::Node& root, Config* config) {
   if (!check_map(root, "", {"agent_id", "listeners", "buffer", "windows", "kafka",
-                                       "meters", "shutdown_timeout"})) {
+                            "log", "meters", "shutdown_timeout"})) {
     return;
   }
   if (root["agent_id"]) scalar(root["agent_id"], "agent_id", &config->agent_id);
@@ -126,6 +138,7 @@ void ConfigReader::read(const YAML::Node& root, Config* config) {
   if (root["windows"]) read_windows(root["windows"], config);
   if (root["kafka"]) read_kafka(root["kafka"], config);
   else error(root, "kafka", "required");
+  if (root["log"]) read_log(root["log"], config);
   duration(root, "", "shutdown_timeout", &config->shutdown_timeout_ms);
   if (root["meters"]) read_meters(root["meters"], config);
   else error(root, "meters", "required: at least one meter");
@@ -157,13 +170,16 @@ void ConfigReader::endpoint(const YAML::Node& node, const std::string& key,
 
 void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
   if (!check_map(node, "listeners",
-                 {"udp", "unix_datagram", "unix_stream", "http", "receive_buffer", "unix_mode",
-                  "unix_group", "http_max_body", "stream_max_line", "idle_timeout"})) {
+                 {"udp", "unix_datagram", "unix_stream", "http", "admin", "receive_buffer",
+                  "unix_mode", "unix_group", "http_max_body", "stream_max_line",
+                  "idle_timeout"})) {
     return;
   }
   Config::Listeners& listeners = config->listeners;
   if (node["udp"]) endpoint(node["udp"], "listeners.udp", &listeners.udp);
   if (node["http"]) endpoint(node["http"], "listeners.http", &listeners.http);
+  // The admin endpoint is not an ingest listener: alone it does not satisfy the check below.
+  if (node["admin"]) endpoint(node["admin"], "listeners.admin", &listeners.admin);
   if (node["unix_datagram"]) {
     scalar(node["unix_datagram"], "listeners.unix_datagram", &listeners.unix_datagram);
   }
@@ -171,7 +187,9 @@ void ConfigReader::read_listeners(const YAML::Node& node, Config* config) {
     scalar(node["unix_stream"], "listeners.unix_stream", &listeners.unix_stream);
   }
   if (!node["udp"] && !node["unix_datagram"] && !node["unix_stream"] && !node["http"]) {
-    error(node, "listeners", "at least one of udp, unix_datagram, unix_stream, http is required");
+    error(node, "listeners",
+          fmt::format("at least one of udp, unix_datagram, unix_stream, http is required{}",
+                      node["admin"] ? " (admin is not an ingest listener)" : ""));
   }
   int64_t receive_buffer = listeners.receive_buffer_bytes;
   size(node, "listeners", "receive_buffer", &receive_buffer);
@@ -245,13 +263,22 @@ void ConfigReader::positive(const YAML::Node& node, const std::string& key, int6
 }
 
 void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
-  if (!check_map(node, "kafka", {"brokers", "topic", "properties", "max_in_flight"})) return;
+  if (!check_map(node, "kafka",
+                 {"brokers", "topic", "properties", "max_in_flight", "dead_letter_topic"})) {
+    return;
+  }
   count(node, "kafka", "max_in_flight", &config->kafka.max_in_flight);
   if (config->kafka.max_in_flight <= 0) error(node, "kafka.max_in_flight", "must be positive");
   if (node["brokers"]) scalar(node["brokers"], "kafka.brokers", &config->kafka.brokers);
   if (config->kafka.brokers.empty()) error(node, "kafka.brokers", "required");
   if (node["topic"]) scalar(node["topic"], "kafka.topic", &config->kafka.topic);
   if (config->kafka.topic.empty()) error(node, "kafka.topic", "must not be empty");
+  if (node["dead_letter_topic"]) {
+    scalar(node["dead_letter_topic"], "kafka.dead_letter_topic", &config->kafka.dead_letter_topic);
+  }
+  if (config->kafka.dead_letter_topic.empty()) {
+    error(node, "kafka.dead_letter_topic", "must not be empty");
+  }
   if (YAML::Node properties = node["properties"]) {
     if (!properties.IsMap()) {
       error(properties, "kafka.properties", "must be a mapping of librdkafka properties");
@@ -265,6 +292,29 @@ void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
       }
     }
   }
+}
+
+// A value from a fixed set of words, such as log.format.
+void ConfigReader::one_of(const YAML::Node& parent, const std::string& prefix, const char* key,
+                          std::initializer_list<std::string_view> allowed, std::string* out) {
+  YAML::Node node = parent[key];
+  std::string text;
+  if (!node.IsDefined() || !scalar(node, join(prefix, key), &text)) return;
+  if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) {
+    *out = text;
+    return;
+  }
+  std::string words;
+  for (std::string_view word : allowed) {
+    words += fmt::format("{}{}", words.empty() ? "" : ", ", word);
+  }
+  error(node, join(prefix, key), fmt::format("'{}' is not one of {}", text, words));
+}
+
+void ConfigReader::read_log(const YAML::Node& node, Config* config) {
+  if (!check_map(node, "log", {"format", "level"})) return;
+  one_of(node, "log", "format", {"text", "json"}, &config->log.format);
+  one_of(node, "log", "level", {"trace", "debug", "info", "warn", "error"}, &config->log.level);
 }
 
 void ConfigReader::read_meters(const YAML::Node& node, Config* config) {
@@ -318,7 +368,8 @@ void ConfigReader::read_meter(const YAML::Node& node, const std::string& key, Me
     auto found = kAggregations.find(aggregation);
     if (found == kAggregations.end()) {
       error(node["aggregation"], key + ".aggregation",
-            fmt::format("'{}' is not supported; use SUM, COUNT, AVG, MIN, MAX, LATEST or UNIQUE_COUNT",
+            fmt::format("'{}' is not supported; use SUM, COUNT, AVG, MIN, MAX, LATEST or "
+                        "UNIQUE_COUNT",
                         aggregation));
     } else {
       meter->aggregation = found->second;
@@ -377,7 +428,7 @@ bool parse_duration_ms(const std::string& text, int64_t* ms) {
 }
 
 bool load_config_text(const std::string& text, const std::string& name, Config* config,
-                      std::vector<std::string>* errors) {
+                      std::vector<std::string>* errors, const EnvLookup& env) {
   *config = Config{};
   errors->clear();
   YAML::Node root;
@@ -387,15 +438,26 @@ bool load_config_text(const std::string& text, const std::string& name, Config* 
     errors->push_back(fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg));
     return false;
   }
+  // References are replaced before any value is read; a value whose reference failed is
+  // reported once, here, and its key's other checks are skipped (ConfigReader's `reported`).
+  std::vector<EnvProblem> problems;
+  interpolate_env_in_tree(root, env, &problems);
+  std::set<std::string> reported;
+  for (const EnvProblem& p : problems) {
+    errors->push_back(p.line > 0 ? fmt::format("{}:{}: {}: {}", name, p.line, p.key, p.reason)
+                                 : fmt::format("{}: {}: {}", name, p.key, p.reason));
+    reported.insert(p.key);
+  }
   try {
-    ConfigReader(name, errors).read(root, config);
+    ConfigReader(name, errors, std::move(reported)).read(root, config);
   } catch (const YAML::Exception& e) {
     errors->push_back(fmt::format("{}:{}: {}", name, e.mark.line + 1, e.msg));
   }
   return errors->empty();
 }
 
-bool load_config_file(const std::string& path, Config* config, std::vector<std::string>* errors) {
+bool load_config_file(const std::string& path, Config* config, std::vector<std::string>* errors,
+                      const EnvLookup& env) {
   std::ifstream file(path);
   if (!file) {
     errors->assign(1, fmt::format("{}: cannot read the file", path));
@@ -403,7 +465,7 @@ bool load_config_file(const std::string& path, Config* config, std::vector<std::
   }
   std::stringstream text;
   text << file.rdbuf();
-  return load_config_text(text.str(), path, config, errors);
+  return load_config_text(text.str(), path, config, errors, env);
 }
 
 }  // namespace meterd

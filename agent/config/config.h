@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/config/env_interpolation.h"
 #include "agent/config/listener_config.h"
 #include "agent/decode/json_path.h"
 
@@ -75,10 +76,13 @@ struct Config {
 };
 
 // Loads `path`. On failure `errors` holds one line per problem: "FILE:LINE: KEY: REASON".
-bool load_config_file(const std::string& path, Config* config, std::vector<std::string>* errors);
+// `${VAR}`, `${VAR:-default}` and `$$` in values are replaced from `env` first
+// (env_interpolation.h has the rules); an unset variable is one of the errors.
+bool load_config_file(const std::string& path, Config* config, std::vector<std::string>* errors,
+                      const EnvLookup& env = process_env());
 // Same for YAML text; `name` stands for the file in messages.
 bool load_config_text(const std::string& text, const std::string& name, Config* config,
-                      std::vector<std::string>* errors);
+                      std::vector<std::string>* errors, const EnvLookup& env = process_env());
 
 // Parses "200ms", "10s", "1m", "24h", "7d"; false if malformed.
 bool parse_duration_ms(const std::string& text, int64_t* ms);
