@@ -1,8 +1,12 @@
 -- ClickHouse side of meterd: the Kafka topic of window records (one JSONEachRow object per
--- message, see DESIGN.md "Kafka record") flows through a Kafka engine table and a materialized
--- view into meterd.windows, a ReplacingMergeTree holding one row per idempotency key.
+-- message, see uplink/FORMAT.md) flows through a Kafka engine table and a materialized view into
+-- meterd.windows, a ReplacingMergeTree holding one row per idempotency key. The dead-letter topic
+-- (the events agents refused, same file) flows the same way into meterd.dead_letters, one row per
+-- dead letter key.
 --
--- Placeholders substituted by the caller: {{BROKERS}} (host:port,host:port), {{TOPIC}}, {{GROUP}}.
+-- Placeholders substituted by the caller: {{BROKERS}} (host:port,host:port), {{TOPIC}} (the
+-- agents' kafka.topic), {{DEAD_LETTER_TOPIC}} (their kafka.dead_letter_topic), {{GROUP}} (the
+-- consumer group; the dead letters are read by the group {{GROUP}}-dead-letters).
 -- Statements are separated by ';' (once rendered, clickhouse-client --multiquery takes the file) and
 -- each is re-runnable (IF NOT EXISTS), so a deploy script may apply the file again.
 --
@@ -127,3 +131,72 @@ AS SELECT
     latest_time_ms,
     distinct_values
 FROM meterd.windows_queue;
+
+-- Dead letters: one row per event an agent refused, for operators at the center (which agents
+-- receive bad input, of which kind, since when). An agent resends a letter it has no
+-- confirmation for, with the same key (its buffer id and the letter's id), so copies share the
+-- sorting key and the partition and collapse in merges; queries count with FINAL
+-- (dead_letters_per_hour.sql). Not money: nothing else reads this table.
+CREATE TABLE IF NOT EXISTS meterd.dead_letters
+(
+    dead_letter_key String,
+    agent_id String,
+    buffer_id String,
+    dead_letter_id UInt64,
+    -- Unix milliseconds when the agent received the event.
+    received_ms UInt64,
+    -- udp, unix_datagram, unix_stream or http.
+    transport String,
+    -- invalid, value, late, future, cardinality or oversized.
+    reason_code String,
+    reason String,
+    -- The event's full length, and 1 when `raw` holds only its first 8 KiB. A flag as UInt8:
+    -- 18.16 has no Bool type and its JSONEachRow reads no JSON booleans, so agents send 0 or 1.
+    raw_bytes UInt64,
+    raw_truncated UInt8,
+    raw String,
+    -- ALIAS, as windows.window_time and for the same reason (18.16's views).
+    received_time DateTime('UTC') ALIAS toDateTime(intDiv(received_ms, 1000), 'UTC')
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(toDateTime(intDiv(received_ms, 1000)))
+ORDER BY dead_letter_key;
+
+-- The dead letters' consumer, as windows_queue, in a group of its own so that neither topic's
+-- rebalances stall the other.
+CREATE TABLE IF NOT EXISTS meterd.dead_letters_queue
+(
+    dead_letter_key String,
+    agent_id String,
+    buffer_id String,
+    dead_letter_id UInt64,
+    received_ms UInt64,
+    transport String,
+    reason_code String,
+    reason String,
+    raw_bytes UInt64,
+    raw_truncated UInt8,
+    raw String
+)
+ENGINE = Kafka()
+SETTINGS
+    kafka_broker_list = '{{BROKERS}}',
+    kafka_topic_list = '{{DEAD_LETTER_TOPIC}}',
+    kafka_group_name = '{{GROUP}}-dead-letters',
+    kafka_format = 'JSONEachRow',
+    kafka_num_consumers = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS meterd.dead_letters_consumer TO meterd.dead_letters
+AS SELECT
+    dead_letter_key,
+    agent_id,
+    buffer_id,
+    dead_letter_id,
+    received_ms,
+    transport,
+    reason_code,
+    reason,
+    raw_bytes,
+    raw_truncated,
+    raw
+FROM meterd.dead_letters_queue;

@@ -241,9 +241,11 @@ class ClickHouse:
             raise ValueError("%s holds %d statements, expected 1" % (path, len(statements)))
         return self.query(statements[0])
 
-    def apply_schema(self, brokers, topic, group, schema_path=SCHEMA_SQL):
-        """Renders the meterd DDL for this broker/topic/group and runs it statement by statement."""
-        values = {"BROKERS": brokers, "TOPIC": topic, "GROUP": group}
+    def apply_schema(self, brokers, topic, group, schema_path=SCHEMA_SQL,
+                     dead_letter_topic="meter-dead-letters"):
+        """Renders the meterd DDL for this broker/topics/group and runs it statement by statement."""
+        values = {"BROKERS": brokers, "TOPIC": topic, "GROUP": group,
+                  "DEAD_LETTER_TOPIC": dead_letter_topic}
         for name, value in values.items():
             # They end up inside SQL string literals.
             if not value or re.search(r"['\\\s]", value):
