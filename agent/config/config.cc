@@ -277,7 +277,7 @@ void ConfigReader::read_kafka(const YAML::Node& node, Config* config) {
     scalar(node["dead_letter_topic"], "kafka.dead_letter_topic", &config->kafka.dead_letter_topic);
   }
   if (config->kafka.dead_letter_topic.empty()) {
-    error(node, "kafka.dead_letter_topic", "must not be empty");
+    error(node["dead_letter_topic"], "kafka.dead_letter_topic", "must not be empty");
   }
   if (YAML::Node properties = node["properties"]) {
     if (!properties.IsMap()) {

@@ -45,9 +45,11 @@ def free_tcp_port():
 
 
 class Meterd:
-    """One meterd process on a buffer in `workdir`; start() may be called again after a stop."""
+    """One meterd process on a buffer in `workdir`; start() may be called again after a stop.
 
-    def __init__(self, build_dir, workdir, brokers, meters=None, **overrides):
+    env: variables added to the process's environment (for ${VAR} references in the config)."""
+
+    def __init__(self, build_dir, workdir, brokers, meters=None, env=None, **overrides):
         self.binary = os.path.join(build_dir, "meterd")
         self.workdir = workdir
         self.udp_port = free_udp_port()
@@ -69,6 +71,7 @@ class Meterd:
         for key, value in overrides.items():
             self.config[key] = value
         self.config_path = os.path.join(workdir, "meterd.yaml")
+        self.env = dict(env or {})
         self.proc = None
         self.log = []
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -83,6 +86,7 @@ class Meterd:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **self.env},
         )
 
         def read_log(proc, log):

@@ -327,7 +327,7 @@ TEST_CASE("config: bad admin endpoint, log values and dead-letter topic are erro
   REQUIRE_FALSE(load_config_text(text, "b.yaml", &config, &errors));
   for (const auto& e : errors) UNSCOPED_INFO(e);
   CHECK(contains(errors, "b.yaml:3: listeners.admin: expected HOST:PORT"));
-  CHECK(contains(errors, "kafka.dead_letter_topic: must not be empty"));
+  CHECK(contains(errors, "b.yaml:13: kafka.dead_letter_topic: must not be empty"));
   CHECK(contains(errors, "log.format: 'xml' is not one of text, json"));
   CHECK(contains(errors, "log.level: 'verbose' is not one of trace, debug, info, warn, error"));
   CHECK(contains(errors, "log.colour: unknown key"));
