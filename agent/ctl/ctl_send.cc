@@ -161,7 +161,8 @@ int send_events(const SendOptions& options, std::istream& input) {
     std::cerr << "meterctl: " << e.what() << "\n";
     return 1;
   }
-  std::cerr << "meterctl send: choose a transport: --udp, --unix-datagram, --unix-stream or --http\n";
+  std::cerr << "meterctl send: choose a transport: --udp, --unix-datagram, --unix-stream or "
+               "--http\n";
   return 2;
 }
 

@@ -63,7 +63,7 @@ int run_top(const TopOptions& options) {
     int64_t started = steady_clock_ms();
     TopFrame frame = next_frame(target, &previous, &last_answer_ms);
     terminal.draw(top_screen(frame, terminal.columns(), terminal.rows()));
-    std::chrono::milliseconds left = kRefresh - std::chrono::milliseconds(steady_clock_ms() - started);
+    auto left = kRefresh - std::chrono::milliseconds(steady_clock_ms() - started);
     if (terminal.wait_for_quit(std::max(left, std::chrono::milliseconds(50)))) return 0;
   }
 }

@@ -69,7 +69,8 @@ void add_dlq(CLI::App& app, Commands* c) {
 }
 
 void add_status_and_top(CLI::App& app, Commands* c) {
-  c->status = app.add_subcommand("status", "is meterd healthy? (exit 0 healthy, 1 degraded, 2 down)");
+  c->status = app.add_subcommand("status",
+                                 "is meterd healthy? (exit 0 healthy, 1 degraded, 2 down)");
   add_target_options(c->status, &c->status_options.target, /*with_buffer=*/true);
   c->status->add_flag("--json", c->status_options.json, "one JSON object");
   c->status->add_option("--interval", c->status_options.interval_s,

@@ -95,7 +95,9 @@ void read_events(Reader& r, StatusDoc* out) {
     counts.name = std::string(key);
     r.to_integer(value, "/events/received", &counts.received);
     dom::element e;
-    if (accepted[key].get(e) == simdjson::SUCCESS) r.to_integer(e, "/events/accepted", &counts.accepted);
+    if (accepted[key].get(e) == simdjson::SUCCESS) {
+      r.to_integer(e, "/events/accepted", &counts.accepted);
+    }
     dom::object reasons;
     if (rejected[key].get(reasons) == simdjson::SUCCESS) {
       for (auto [reason, count] : reasons) {

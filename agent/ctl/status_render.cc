@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kMaxShown = 200;  // characters of a reason or an error shown in the text form
 
 std::string row(std::string_view label, std::string_view value) {
-  return fmt::format("{:<13}{}\n", label, value);
+  return fmt::format("{:<14}{}\n", label, value);
 }
 
 std::string verdict_line(const Judgement& j) {
@@ -59,7 +59,7 @@ std::string dead_letters_text(const StatusDoc& doc, const StatusRates& rates) {
 }
 
 void render_events(const StatusReport& r, std::ostream& out) {
-  out << fmt::format("{:<13}{:<14}{:>10} {:>10} {:>10}\n", "events/s",
+  out << fmt::format("{:<14}{:<13}{:>10} {:>10} {:>10}\n", "events/s",
                      fmt::format("(over {:.1f} s)", r.rates.seconds), "received", "accepted",
                      "rejected");
   for (const TransportRates& t : r.rates.transports) {

@@ -58,8 +58,11 @@ StatusRates compute_rates(const StatusDoc& before, const StatusDoc& after, doubl
                                   after.dead_letters + after.dead_letters_evicted);
   r.outbox_records =
       static_cast<double>(after.outbox_records - before.outbox_records) / r.seconds;
-  r.outbox_oldest_age =
-      (after.outbox_oldest_age_seconds - before.outbox_oldest_age_seconds) / r.seconds;
+  // From an empty outbox to one record the age jumps by the window's wait: no trend to show.
+  if (before.outbox_records > 0 && after.outbox_records > 0) {
+    r.outbox_oldest_age =
+        (after.outbox_oldest_age_seconds - before.outbox_oldest_age_seconds) / r.seconds;
+  }
   return r;
 }
 

@@ -35,7 +35,8 @@ struct StatusRates {
   double commit_mean_s = -1;            // over the commits in between; -1: none
   int64_t dead_letters_added = 0;       // kept plus evicted, between the readings
   double outbox_records = 0;            // change per second (+: the backlog grows)
-  double outbox_oldest_age = 0;         // change of the oldest age per second
+  double outbox_oldest_age = 0;         // change of the oldest age per second (0: an outbox
+                                        // empty at either reading)
 };
 
 // `seconds` is the time between the readings; 0 or less gives rates of 0.

@@ -33,9 +33,10 @@ std::string rate_or_dash(const TopFrame& f, double value) {
 
 void header(const TopFrame& f, std::vector<std::string>* lines) {
   const StatusDoc& d = f.doc;
-  lines->push_back(fmt::format("meterd {}  agent {}  {}  up {}  at {}", terminal_safe(d.version, 20),
-                               terminal_safe(d.agent_id, 24), terminal_safe(d.state, 12),
-                               format_duration(d.uptime_seconds), f.admin));
+  lines->push_back(fmt::format("meterd {}  agent {}  {}  up {}  at {}",
+                               terminal_safe(d.version, 20), terminal_safe(d.agent_id, 24),
+                               terminal_safe(d.state, 12), format_duration(d.uptime_seconds),
+                               f.admin));
   lines->push_back(fmt::format(
       "health {}  ready {}  broker {}    {}  (q: quit)",
       d.healthy ? "ok" : "UNHEALTHY", d.ready ? "yes" : "NO",
