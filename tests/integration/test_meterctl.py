@@ -311,12 +311,33 @@ class MeterctlTopTest(unittest.TestCase):
     def tmux(self, *args):
         return ["tmux", "-L", self.socket_name, "-f", "/dev/null", *args]
 
-    def screen(self):
-        result = subprocess.run(self.tmux("capture-pane", "-p", "-t", "top"),
+    def screen(self, session="top"):
+        result = subprocess.run(self.tmux("capture-pane", "-p", "-t", session),
                                 capture_output=True, text=True)
         return result.stdout if result.returncode == 0 else ""
 
+    def start_top(self, session):
+        """meterctl top in a 100x30 tmux pane; once it ends, the shell prints its exit code on
+        the screen it left behind and keeps the pane open for capture-pane."""
+        meterctl = os.path.join(BUILD_DIR, "meterctl")
+        command = (f"{meterctl} top --admin 127.0.0.1:{self.admin_port}; "
+                   f"echo \"meterctl exited $?\"; sleep 60")
+        subprocess.run(self.tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                                 "sh", "-c", command), check=True)
+
+    def assert_quits_and_restores(self, session, key):
+        subprocess.run(self.tmux("send-keys", "-t", session, key), check=True)
+        try:
+            screen = wait_for(lambda: "meterctl exited" in self.screen(session) and
+                              self.screen(session), 10, f"{key} to end meterctl top")
+        except AssertionError:
+            self.fail(f"{key} did not end meterctl top:\n{self.screen(session)}")
+        self.assertIn("meterctl exited 0", screen)
+        # The alternate screen was left: the pane shows the normal screen again, not the view.
+        self.assertNotIn("TRANSPORT", screen)
+
     def udp_received(self):
+        """The udp row's received rate on the screen, when it is above zero."""
         for line in self.screen().splitlines():
             fields = line.split()
             if fields and fields[0] == "udp" and len(fields) == 4 and fields[1] not in ("-", "0"):
@@ -325,9 +346,7 @@ class MeterctlTopTest(unittest.TestCase):
 
     def test_top_shows_transports_rates_and_outages_and_quits_on_q(self):
         self.agent.start()
-        command = f"{os.path.join(BUILD_DIR, 'meterctl')} top --admin 127.0.0.1:{self.admin_port}"
-        subprocess.run(self.tmux("new-session", "-d", "-s", "top", "-x", "100", "-y", "30",
-                                 command), check=True)
+        self.start_top("top")
         screen = wait_for(lambda: "TRANSPORT" in self.screen() and self.screen(), 15,
                           "the first frame")
         for row in ("udp", "unix_datagram", "unix_stream", "http", "BACKLOG", "DELIVERY"):
@@ -347,10 +366,13 @@ class MeterctlTopTest(unittest.TestCase):
         self.agent.start()  # top keeps asking and comes back by itself
         wait_for(lambda: "TRANSPORT" in self.screen(), 15, "frames again after the restart")
 
-        subprocess.run(self.tmux("send-keys", "-t", "top", "q"), check=True)
-        wait_for(lambda: subprocess.run(self.tmux("has-session", "-t", "top"),
-                                        capture_output=True).returncode != 0, 10,
-                 "q to end meterctl top")
+        self.assert_quits_and_restores("top", "q")
+
+    def test_top_quits_on_ctrl_c_and_restores_the_terminal(self):
+        self.agent.start()
+        self.start_top("top-c")
+        wait_for(lambda: "TRANSPORT" in self.screen("top-c"), 15, "the first frame")
+        self.assert_quits_and_restores("top-c", "C-c")
 
 
 if __name__ == "__main__":
