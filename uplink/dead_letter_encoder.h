@@ -18,8 +18,4 @@ std::string dead_letter_key(std::string_view buffer_id, int64_t id);
 void encode_dead_letter(std::string_view agent_id, std::string_view buffer_id,
                         const UnsentDeadLetter& letter, std::string* out);
 
-// Appends `bytes` with every byte sequence that is not valid UTF-8 replaced by U+FFFD: a raw
-// event may be msgpack or garbage, or cut inside a character, and a record must be valid JSON.
-void append_utf8_or_replacement(std::string* out, std::string_view bytes);
-
 }  // namespace meterd

@@ -38,7 +38,7 @@ class JsonWriter {
   }
   void string(std::string_view key, std::string_view value) {
     this->key(key);
-    append_json_string(&out_, value);
+    append_json_string_lossy(&out_, value);  // broker errors may carry any bytes
   }
   std::string take() { return std::move(out_); }
 

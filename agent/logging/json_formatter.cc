@@ -26,43 +26,6 @@ std::string_view level_name(spdlog::level::level_enum level) {
   }
 }
 
-bool continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
-
-// The length of the well-formed UTF-8 sequence at the start of `text` (RFC 3629: no overlong
-// forms, no surrogates, nothing past U+10FFFF), or 0 if there is none.
-size_t sequence_length(std::string_view text) {
-  auto at = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = at(0);
-  if (lead < 0x80) return 1;
-  size_t length = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3
-                : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
-  if (length == 0 || text.size() < length) return 0;
-  // The second byte's range depends on the lead; the rest are plain continuation bytes.
-  unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
-  unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
-  if (at(1) < low || at(1) > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if (!continuation(at(i))) return 0;
-  }
-  return length;
-}
-
-// Appends `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by
-// U+FFFD, so the line stays valid JSON (RFC 8259 text is UTF-8).
-void append_valid_utf8(std::string* out, std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t length = sequence_length(text.substr(i));
-    if (length == 0) {
-      out->append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER, for this one byte
-      ++i;
-      continue;
-    }
-    out->append(text.substr(i, length));
-    i += length;
-  }
-}
-
 }  // namespace
 
 void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {

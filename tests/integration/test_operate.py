@@ -82,10 +82,11 @@ class OperateTest(unittest.TestCase):
             "http": f"127.0.0.1:{self.http_port}",
             "unix_datagram": self.datagram_path,
             "unix_stream": self.stream_path,
+            "http_max_body": "64KiB",
         })
 
     def tearDown(self):
-        self.agent.kill()
+        self.agent.__exit__(None, None, None)
         self.broker.stop()
         self.tmp.cleanup()
 
@@ -115,7 +116,6 @@ class OperateTest(unittest.TestCase):
         late["time"] = "2001-01-01T00:00:00Z"
         self.agent.send("{not json")                                   # udp: invalid
         self.agent.send(json.dumps(late))                              # udp: late
-        self.agent.send(b"x" * 70_000)                                 # udp: oversized
         future = json.loads(work.event())
         future["time"] = "2101-01-01T00:00:00Z"
         send_unix_datagram(self.datagram_path, json.dumps(future))     # unix_datagram: future
@@ -123,8 +123,10 @@ class OperateTest(unittest.TestCase):
         bad_value["data"]["tokens"] = "many"
         status, _ = http_post(self.http_port, json.dumps(bad_value), "application/cloudevents+json")
         self.assertEqual(status, 400)                                  # http: value
+        status, _ = http_post(self.http_port, "[" + " " * 70_000 + "]", BATCH)
+        self.assertEqual(status, 413)                                  # http: oversized
 
-        expected_received = {"udp": 303, "unix_datagram": 201, "unix_stream": 190, "http": 121}
+        expected_received = {"udp": 302, "unix_datagram": 201, "unix_stream": 190, "http": 122}
         expected_accepted = {"udp": 300, "unix_datagram": 200, "unix_stream": 190, "http": 120}
 
         def settled():
@@ -138,7 +140,7 @@ class OperateTest(unittest.TestCase):
         rejected = s["events"]["rejected"]
         self.assertEqual(rejected["udp"]["invalid"], 1)
         self.assertEqual(rejected["udp"]["late"], 1)
-        self.assertEqual(rejected["udp"]["oversized"], 1)
+        self.assertEqual(rejected["http"]["oversized"], 1)
         self.assertEqual(rejected["unix_datagram"]["future"], 1)
         self.assertEqual(rejected["http"]["value"], 1)
         total_rejected = sum(sum(r.values()) for r in rejected.values())
@@ -146,7 +148,7 @@ class OperateTest(unittest.TestCase):
         self.assertEqual(s["events"]["deduplicated"], 40)
 
         samples, _ = scrape(self.admin_port)
-        self.assertEqual(samples['meterd_events_received_total{transport="udp"}'], 303)
+        self.assertEqual(samples['meterd_events_received_total{transport="udp"}'], 302)
         self.assertEqual(samples['meterd_events_accepted_total{transport="http"}'], 120)
         self.assertEqual(
             samples['meterd_events_rejected_total{reason="future",transport="unix_datagram"}'], 1)
@@ -209,9 +211,9 @@ class OperateTest(unittest.TestCase):
         send_paced(self.agent, work.datagrams(200, 10))
         time.sleep(0.5)
         self.agent.proc.send_signal(15)
-        code, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(
-            get(self.admin_port, "/readyz")), 5, "/readyz to answer 503 while draining")
-        self.assertIn("draining", json.loads(body)["reason"])
+        code, body = wait_for(lambda: (lambda r: r if "draining" in r[1] else None)(
+            get(self.admin_port, "/readyz")), 5, "/readyz to say it is draining")
+        self.assertEqual(code, 503, body)
         self.agent.proc.wait(60)
 
 

@@ -9,8 +9,8 @@
 
 // meterctl's sources are not in meterd_core; each is compiled into the unit tests by exactly
 // one test file.
-#include "agent/ctl/status_render.cc"
-#include "agent/ctl/terminal_text.cc"
+#include "agent/ctl/status_render.h"
+#include "agent/ctl/terminal_text.h"
 #include "tests/unit/ctl_test_fixture.h"
 
 using namespace meterd;

@@ -5,8 +5,8 @@
 
 // meterctl's sources are not in meterd_core; each is compiled into the unit tests by exactly
 // one test file.
-#include "agent/ctl/status_doc.cc"
-#include "agent/ctl/status_verdict.cc"
+#include "agent/ctl/status_doc.h"
+#include "agent/ctl/status_verdict.h"
 #include "tests/unit/ctl_test_fixture.h"
 
 using namespace meterd;

@@ -4,7 +4,7 @@
 
 // meterctl's sources are not in meterd_core; each is compiled into the unit tests by exactly
 // one test file.
-#include "agent/ctl/top_screen.cc"
+#include "agent/ctl/top_screen.h"
 #include "tests/unit/ctl_test_fixture.h"
 
 using namespace meterd;

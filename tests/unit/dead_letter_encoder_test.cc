@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include "buffer/base/json_text.h"
 #include "uplink/dead_letter_encoder.h"
 
 using namespace meterd;
@@ -64,9 +65,9 @@ TEST_CASE("dead letter record: bytes that are not UTF-8 become U+FFFD, control b
   CHECK(record.find("\\u0001") != std::string::npos);
 
   std::string valid;
-  append_utf8_or_replacement(&valid, "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");
+  append_valid_utf8(&valid, "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");
   CHECK(valid == "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");  // valid text unchanged
   std::string cut;
-  append_utf8_or_replacement(&cut, "a\xe2\x82");
+  append_valid_utf8(&cut, "a\xe2\x82");
   CHECK(cut == "a\xef\xbf\xbd\xef\xbf\xbd");
 }
