@@ -145,6 +145,12 @@ void uplink_families(const AgentSnapshot& s, Families& out) {
                 u.delivery_latency);
   out.gauge("meterd_broker_connected", "1 while at least one Kafka broker is reachable",
             u.broker_connected ? 1 : 0);
+  out.counter("meterd_dead_letters_produced_total",
+              "Dead-letter records handed to the Kafka client (resends included)",
+              static_cast<double>(u.dead_letters_produced));
+  out.counter("meterd_dead_letters_delivered_total",
+              "Dead-letter records the broker confirmed (then marked sent in the buffer)",
+              static_cast<double>(u.dead_letters_delivered));
 }
 
 void process_families(const AgentSnapshot& s, const AdminSources& sources, Families& out) {

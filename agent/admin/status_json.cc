@@ -109,6 +109,7 @@ void write_buffer(JsonWriter& w, const AgentSnapshot& s, const AdminSources& sou
   w.integer("dead_letters", s.buffer.dead_letters);
   w.integer("dead_letters_evicted", s.store.dead_letters_evicted);
   w.open("dead_letters_by_reason");
+  for (const auto& [reason, count] : s.buffer.dead_letters_by_reason) w.integer(reason, count);
   w.close();
   w.string("error", s.buffer_error);
   w.close();

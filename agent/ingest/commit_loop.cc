@@ -40,8 +40,10 @@ void CommitLoop::run() {
   CommitBatch batch;
   while (handoff_.take(&batch)) {
     pending_.merge_from(std::move(batch));
-    if (Status s = commit_pending(); !s) {
-      spdlog::error("commit failed, keeping the batch in memory to retry: {}", s.message());
+    uint64_t suppressed = 0;
+    if (Status s = commit_pending(); !s && failure_log_.allow(steady_clock_ms(), &suppressed)) {
+      spdlog::error("commit failed, keeping the batch in memory to retry: {}{}", s.message(),
+                    suppressed_note(suppressed));
     }
   }
 }
@@ -55,10 +57,13 @@ void CommitLoop::refuse_pending(const char* why) {
   for (size_t i = 0; i < stats_.refused.size(); ++i) {
     stats_.refused[i] += pending_.accepted_by_source[i];
   }
+  uint64_t suppressed = 0;
   if (pending_.events > 0) {
     events_refused_ += pending_.events;
-    spdlog::warn("{}: {} events refused ({} in all); acknowledged clients are told to retry",
-                 why, pending_.events, events_refused_.load());
+    if (refusal_log_.allow(steady_clock_ms(), &suppressed)) {
+      spdlog::warn("{}: {} events refused ({} in all); acknowledged clients are told to retry{}",
+                   why, pending_.events, events_refused_.load(), suppressed_note(suppressed));
+    }
   }
   if (pending_.generation != 0) on_settled_(pending_.generation, false);
   pending_ = CommitBatch{};
@@ -135,10 +140,14 @@ void CommitLoop::report(const CommitResult& result) {
     spdlog::error("{} merged deltas had sums beyond a double's range; kept as dead letters",
                   result.deltas_refused);
   }
+  uint64_t suppressed = 0;
   if (result.dead_letters_evicted > 0) {
     dead_letters_evicted_ += result.dead_letters_evicted;
-    spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all)",
-                 result.dead_letters_evicted, dead_letters_evicted_.load());
+    if (eviction_log_.allow(steady_clock_ms(), &suppressed)) {
+      spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all){}",
+                   result.dead_letters_evicted, dead_letters_evicted_.load(),
+                   suppressed_note(suppressed));
+    }
   }
   if (result.series_collected > 0) {
     spdlog::info("buffer: {} series with no open window and nothing to send forgotten",

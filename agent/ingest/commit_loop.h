@@ -22,6 +22,7 @@
 
 #include "agent/ingest/batch_handoff.h"
 #include "buffer/base/histogram.h"
+#include "buffer/base/log_limiter.h"
 #include "buffer/base/published.h"
 #include "buffer/store/store.h"
 
@@ -99,6 +100,11 @@ class CommitLoop {
   std::atomic<int64_t> dedup_keys_shed_{0};
   StoreStats stats_;  // the store thread's; a copy goes to published_ after each commit
   Published<StoreStats> published_;
+  // Warnings a full disk or buffer, or a flood of invalid events, repeats every commit: three at
+  // once, then one per 10 s with the count held back.
+  LogLimiter failure_log_{10'000, 3};
+  LogLimiter refusal_log_{10'000, 3};
+  LogLimiter eviction_log_{10'000, 3};
 };
 
 }  // namespace meterd

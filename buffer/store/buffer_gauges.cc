@@ -21,6 +21,8 @@ Status BufferGauges::open(const std::string& path, std::unique_ptr<BufferGauges>
       {&gauges->outbox_oldest_,
        "SELECT (window_start + window_size_s) * 1000 FROM outbox ORDER BY seq LIMIT 1"},
       {&gauges->dead_letters_, "SELECT count(*) FROM dead_letters"},
+      {&gauges->dead_letters_by_reason_,
+       "SELECT reason_code, count(*) FROM dead_letters GROUP BY reason_code"},
   };
   for (const Query& query : queries) {
     if (Status s = query.statement->prepare(db, query.sql); !s) {
@@ -29,6 +31,17 @@ Status BufferGauges::open(const std::string& path, std::unique_ptr<BufferGauges>
   }
   *out = std::move(gauges);
   return Status::ok();
+}
+
+Status BufferGauges::read_by_reason(std::map<std::string, int64_t>* counts) {
+  counts->clear();
+  Status status;
+  StatementUse use(dead_letters_by_reason_);
+  while (dead_letters_by_reason_.step(&status)) {
+    (*counts)[std::string(dead_letters_by_reason_.column_text(0))] =
+        dead_letters_by_reason_.column_int(1);
+  }
+  return status;
 }
 
 Status BufferGauges::read(BufferGaugeValues* values) {
@@ -45,6 +58,7 @@ Status BufferGauges::read(BufferGaugeValues* values) {
       values->outbox_oldest_window_end_ms = outbox_oldest_.column_int(0);
     }
   }
+  if (status) status = read_by_reason(&values->dead_letters_by_reason);
   if (status) values->used_bytes = live_pages_.bytes();
   exec(db_.get(), "COMMIT");
   return status;

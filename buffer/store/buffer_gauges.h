@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,7 @@ struct BufferGaugeValues {
   // usage has waited to leave this machine, plus the window's grace.
   int64_t outbox_oldest_window_end_ms = 0;
   int64_t dead_letters = 0;  // kept in the buffer (at most buffer.dead_letter_limit)
+  std::map<std::string, int64_t> dead_letters_by_reason;  // the kept ones by reason code
   int64_t used_bytes = 0;    // the pages in use, dedup keys included
 };
 
@@ -38,10 +40,12 @@ class BufferGauges {
 
  private:
   BufferGauges() = default;
+  Status read_by_reason(std::map<std::string, int64_t>* counts);
 
   SqliteDb db_;
   LivePages live_pages_;
   Statement open_windows_, series_, outbox_records_, outbox_oldest_, dead_letters_;
+  Statement dead_letters_by_reason_;
 };
 
 }  // namespace meterd

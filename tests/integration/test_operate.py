@@ -146,6 +146,8 @@ class OperateTest(unittest.TestCase):
         total_rejected = sum(sum(r.values()) for r in rejected.values())
         self.assertEqual(total_rejected, 5, rejected)
         self.assertEqual(s["events"]["deduplicated"], 40)
+        self.assertEqual(s["buffer"]["dead_letters_by_reason"],
+                         {"invalid": 1, "late": 1, "future": 1, "value": 1, "oversized": 1})
 
         samples, _ = scrape(self.admin_port)
         self.assertEqual(samples['meterd_events_received_total{transport="udp"}'], 302)
