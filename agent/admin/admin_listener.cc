@@ -5,14 +5,14 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 
-#include <fmt/format.h>
+#include "agent/listeners/tcp_acceptor.h"
 
 namespace meterd {
 namespace {
@@ -75,23 +75,8 @@ AdminListener::AdminListener(Endpoint endpoint, const AdminSources& sources)
 AdminListener::~AdminListener() { stop(); }
 
 Status AdminListener::open() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(endpoint_.host, ec);
-  if (ec) return Status::error(fmt::format("admin listener: bad address '{}'", endpoint_.host));
-  asio::ip::tcp::endpoint local(address, endpoint_.port);
-  acceptor_.open(local.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(local, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::error(fmt::format("admin listener: {}:{}: {}", endpoint_.host, endpoint_.port,
-                                     ec.message()));
-  }
-  if (!address.is_loopback()) {
-    spdlog::warn("admin listener on non-loopback address {}: anyone who can reach it can read "
-                 "meterd's metrics and status", endpoint_.host);
-  }
-  return Status::ok();
+  return open_tcp_acceptor(acceptor_, endpoint_, "admin listener",
+                           "anyone who can reach it can read meterd's metrics and status");
 }
 
 uint16_t AdminListener::port() const { return acceptor_.local_endpoint().port(); }

@@ -7,52 +7,12 @@
 #include <algorithm>
 #include <iterator>
 
-#include "buffer/base/json_text.h"
+#include "buffer/base/json_out.h"
 
 namespace meterd {
 namespace {
 
-class JsonWriter {
- public:
-  // Opens an object member (or the document, with an empty key).
-  void open(std::string_view key) {
-    this->key(key);
-    out_ += '{';
-    first_ = true;
-  }
-  void close() {
-    out_ += '}';
-    first_ = false;
-  }
-  void number(std::string_view key, double value) {
-    this->key(key);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
-  }
-  void integer(std::string_view key, int64_t value) {
-    this->key(key);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
-  }
-  void boolean(std::string_view key, bool value) {
-    this->key(key);
-    out_ += value ? "true" : "false";
-  }
-  void string(std::string_view key, std::string_view value) {
-    this->key(key);
-    append_json_string_lossy(&out_, value);  // broker errors may carry any bytes
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  void key(std::string_view key) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    if (key.empty()) return;
-    append_json_string(&out_, key);
-    out_ += ':';
-  }
-  std::string out_;
-  bool first_ = true;
-};
+using JsonWriter = JsonOut;
 
 void write_health(JsonWriter& w, const AgentSnapshot& s, const Health& health) {
   w.boolean("healthy", health.healthy);

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "agent/ctl/json_out.h"
+#include "buffer/base/json_out.h"
 #include "agent/ctl/terminal_text.h"
 
 namespace meterd {

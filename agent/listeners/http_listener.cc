@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "agent/listeners/http_session.h"
+#include "agent/listeners/tcp_acceptor.h"
 
 namespace meterd {
 
@@ -22,23 +23,8 @@ HttpListener::HttpListener(asio::io_context& io, PayloadSink& sink, Durability& 
       limits_(limits) {}
 
 Status HttpListener::open() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(endpoint_.host, ec);
-  if (ec) return Status::error(fmt::format("http listener: bad address '{}'", endpoint_.host));
-  asio::ip::tcp::endpoint local(address, endpoint_.port);
-  acceptor_.open(local.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(local, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::error(fmt::format("http listener: {}:{}: {}", endpoint_.host, endpoint_.port,
-                                     ec.message()));
-  }
-  if (!address.is_loopback()) {
-    spdlog::warn("http listener on non-loopback address {}: anyone who can reach it can send usage",
-                 endpoint_.host);
-  }
-  return Status::ok();
+  return open_tcp_acceptor(acceptor_, endpoint_, "http listener",
+                           "anyone who can reach it can send usage");
 }
 
 uint16_t HttpListener::port() const { return acceptor_.local_endpoint().port(); }

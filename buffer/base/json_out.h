@@ -1,6 +1,6 @@
-// JsonOut: writes one JSON object member by member, for `meterctl status --json`. Strings are
-// escaped by the project's one escaper (buffer/base/json_text.h); a number that is not finite
-// or a negative "none" sentinel is written as null by the caller's choice of null().
+// JsonOut: writes one JSON document member by member (the admin listener's /status,
+// `meterctl status --json`). Strings are made valid UTF-8 and escaped by the project's one
+// escaper (json_text.h); a number that is not finite is written as null.
 #pragma once
 
 #include <fmt/format.h>
@@ -38,7 +38,7 @@ class JsonOut {
   }
   void string(std::string_view key, std::string_view value) {
     member(key);
-    append_json_string(&out_, value);
+    append_json_string_lossy(&out_, value);  // strings from brokers or clients may be any bytes
   }
   void null(std::string_view key) {
     member(key);
