@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "harness"))
 
 from broker import MockBroker  # noqa: E402
 from clickhouse import ClickHouse  # noqa: E402
-from meterd import free_udp_port, rfc3339  # noqa: E402
+from meterd import free_tcp_port, free_udp_port, rfc3339  # noqa: E402
 
 TOPIC = "meter-windows"
 CUSTOMERS = ["acme", "globex", "initech", "umbrella", "wayne"]
@@ -32,10 +32,11 @@ MODELS = ["gpt-4", "gpt-4o-mini", "claude"]
 EVENTS = 5000
 
 
-def demo_config(buffer_dir, brokers, udp_port):
+def demo_config(buffer_dir, brokers, udp_port, admin_port):
     """packaging/meterd.yaml with local addresses and a one-second grace for a quick demo."""
     text = (REPO_ROOT / "packaging" / "meterd.yaml").read_text()
     text = re.sub(r"udp: \S+", f"udp: 127.0.0.1:{udp_port}", text, count=1)
+    text = re.sub(r"admin: \S+", f"admin: 127.0.0.1:{admin_port}", text, count=1)
     text = re.sub(r"path: \S+", f"path: {buffer_dir}/buffer.db", text, count=1)
     text = re.sub(r"brokers: \S+", f"brokers: {brokers}", text, count=1)
     text = re.sub(r"grace: \S+", "grace: 1s", text, count=1)
@@ -76,15 +77,18 @@ def main():
         clickhouse.apply_schema(broker.bootstrap, TOPIC, "meterd-demo")
         print("ClickHouse: schema applied (packaging/clickhouse/schema.sql)")
 
-        udp_port = free_udp_port()
+        udp_port, admin_port = free_udp_port(), free_tcp_port()
         config_path = Path(tmp) / "meterd.yaml"
-        config_path.write_text(demo_config(tmp, broker.bootstrap, udp_port))
+        config_path.write_text(demo_config(tmp, broker.bootstrap, udp_port, admin_port))
         agent = subprocess.Popen([f"{build_dir}/meterd", "--config", str(config_path)])
         try:
             time.sleep(0.5)
             sent = send_sample_events(udp_port)
             print(f"sent {EVENTS} events over UDP to 127.0.0.1:{udp_port}")
             time.sleep(1)
+            print(f"\nmeterctl status --admin 127.0.0.1:{admin_port}:")
+            subprocess.run([f"{build_dir}/meterctl", "status", "--admin",
+                            f"127.0.0.1:{admin_port}"])
             agent.terminate()  # SIGTERM: final commit, windows closed, outbox drained
             code = agent.wait(60)
         finally:
