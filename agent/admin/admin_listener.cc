@@ -23,13 +23,12 @@ namespace http = beast::http;
 
 constexpr std::chrono::seconds kRequestDeadline{10};
 
+}  // namespace
+
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
-  AdminSession(asio::ip::tcp::socket socket, AdminRoutes& routes, std::shared_ptr<int> count)
-      : stream_(std::move(socket)), routes_(routes), count_(std::move(count)) {
-    ++*count_;
-  }
-  ~AdminSession() { --*count_; }
+  AdminSession(asio::ip::tcp::socket socket, AdminRoutes& routes)
+      : stream_(std::move(socket)), routes_(routes) {}
 
   void read_request() {
     request_ = {};
@@ -41,6 +40,14 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
                      });
   }
 
+  // Also how the listener evicts the oldest connection when it is at its cap: the pending read
+  // ends with an error and the session goes.
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
  private:
   void respond() {
     response_ = routes_.answer(request_);
@@ -50,27 +57,18 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
                         self->read_request();
                       });
   }
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    stream_.close();
-  }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_{8192};
   AdminRequest request_;
   AdminResponse response_;
   AdminRoutes& routes_;
-  std::shared_ptr<int> count_;
 };
-
-}  // namespace
 
 AdminListener::AdminListener(Endpoint endpoint, const AdminSources& sources)
     : endpoint_(std::move(endpoint)),
       acceptor_(io_),
-      routes_(sources),
-      open_connections_(std::make_shared<int>(0)) {}
+      routes_(sources) {}
 
 AdminListener::~AdminListener() { stop(); }
 
@@ -94,13 +92,24 @@ void AdminListener::start() {
 void AdminListener::accept_next() {
   acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec && *open_connections_ < kMaxConnections) {
-      std::make_shared<AdminSession>(std::move(socket), routes_, open_connections_)
-          ->read_request();
+    if (!ec) {
+      auto session = std::make_shared<AdminSession>(std::move(socket), routes_);
+      make_room();
+      sessions_.push_back(session);
+      session->read_request();
     }
-    // Over the cap the socket is dropped (closed) here: a probe retries; a leak cannot grow.
     accept_next();
   });
+}
+
+void AdminListener::make_room() {
+  while (!sessions_.empty() && sessions_.front().expired()) sessions_.pop_front();
+  // At the cap the oldest connection goes, not the new one: idle clients holding every slot
+  // must not lock a probe out, and descriptors stay bounded either way.
+  while (sessions_.size() >= kMaxConnections) {
+    if (auto oldest = sessions_.front().lock()) oldest->close();
+    sessions_.pop_front();
+  }
 }
 
 void AdminListener::stop() {

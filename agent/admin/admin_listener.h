@@ -4,7 +4,8 @@
 // It runs on a thread and io_context of its own, apart from the ingest listeners, so a flood of
 // events cannot starve the probes, and a stalled ingest loop is reported rather than hidden.
 // Requests are small and few (a scrape every few seconds): one connection at a time is served
-// to completion, with a deadline, and at most kMaxConnections are open.
+// to completion, with a deadline, and at most kMaxConnections are open (a new one closes the
+// oldest, so idle clients cannot lock the probes out).
 //
 // Threading: open() and start() on the main thread before the agent is announced ready; stop()
 // on the main thread last, after the drain. The routes run on the admin thread only.
@@ -12,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +23,8 @@
 #include "buffer/base/status.h"
 
 namespace meterd {
+
+class AdminSession;
 
 class AdminListener {
  public:
@@ -35,16 +39,17 @@ class AdminListener {
   void stop();
   uint16_t port() const;
 
-  static constexpr int kMaxConnections = 64;
+  static constexpr size_t kMaxConnections = 64;
 
  private:
   void accept_next();
+  void make_room();
 
   Endpoint endpoint_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   AdminRoutes routes_;
-  std::shared_ptr<int> open_connections_;  // shared with the sessions, admin thread only
+  std::deque<std::weak_ptr<AdminSession>> sessions_;  // oldest first; admin thread only
   std::thread thread_;
 };
 

@@ -12,6 +12,7 @@ Usage: /usr/bin/python3 tests/integration/test_operate.py --build-dir BUILD [uni
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,18 @@ class OperateTest(unittest.TestCase):
         self.assertNotIn("problem", check.stdout + check.stderr)
         for path, code in (("/nope", 404), ("/healthz", 200), ("/readyz", 200)):
             self.assertEqual(get(self.admin_port, path)[0], code, path)
+        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/metrics",
+                                         method="POST", data=b"x")
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(refused.exception.code, 405)
+        # Idle clients holding more connections than the cap do not lock the probes out.
+        idle = [socket.create_connection(("127.0.0.1", self.admin_port)) for _ in range(100)]
+        try:
+            self.assertEqual(get(self.admin_port, "/healthz", timeout_s=5)[0], 200)
+        finally:
+            for connection in idle:
+                connection.close()
 
     def test_health_through_a_broker_outage_readiness_when_full_and_at_sigterm(self):
         work = Workload(seed=43, subjects=5000)
