@@ -75,11 +75,7 @@ void event_families(const AgentSnapshot& s, Families& out) {
     Families::add(received, static_cast<double>(counts.received), transport_label(t));
     Families::add(accepted, static_cast<double>(s.store.accepted[t]), transport_label(t));
     for (size_t r = 0; r < kRejectReasons; ++r) {
-      double value = static_cast<double>(counts.rejected[r]);
-      if (r == static_cast<size_t>(RejectReason::kBufferFull)) {
-        value += static_cast<double>(s.store.refused[t]);
-      }
-      Families::add(rejected, value,
+      Families::add(rejected, static_cast<double>(s.rejected(t, r)),
                     {{"reason", std::string(kRejectReasonNames[r])},
                      {"transport", std::string(kTransportNames[t])}});
     }
@@ -112,13 +108,9 @@ void buffer_families(const AgentSnapshot& s, const AdminSources& sources, Famili
             static_cast<double>(sources.max_size_bytes));
   out.gauge("meterd_outbox_records", "Closed windows waiting for the broker's confirmation",
             static_cast<double>(s.buffer.outbox_records));
-  double oldest_age = 0;
-  if (s.buffer.outbox_oldest_window_end_ms > 0) {
-    oldest_age = std::max<double>(
-        0, static_cast<double>(s.now_unix_ms - s.buffer.outbox_oldest_window_end_ms) / 1000.0);
-  }
   out.gauge("meterd_outbox_oldest_age_seconds",
-            "Seconds since the end of the oldest window waiting to be sent", oldest_age);
+            "Seconds since the end of the oldest window waiting to be sent",
+            s.outbox_oldest_age_seconds());
   out.counter("meterd_records_coarsened_total",
               "Outbox rows merged into coarser windows over buffer.coarsen_at",
               static_cast<double>(s.store.records_coarsened));

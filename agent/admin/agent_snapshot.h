@@ -53,6 +53,20 @@ struct AgentSnapshot {
   std::string buffer_error;  // why the buffer could not be read (its gauges are then 0)
   int64_t buffer_usage_bytes = 0;  // the measure buffer.max_size holds: dedup keys excluded
   ProcessStats process;
+
+  // Refused events of a transport for a reason: ingest's refusals, and for buffer_full the
+  // store's (a batch the buffer refused).
+  int64_t rejected(size_t transport, size_t reason) const {
+    int64_t value = ingest.counters.transports[transport].rejected[reason];
+    if (reason == static_cast<size_t>(RejectReason::kBufferFull)) value += store.refused[transport];
+    return value;
+  }
+  // How long the oldest outbox window has waited since it ended (0: the outbox is empty).
+  double outbox_oldest_age_seconds() const {
+    if (buffer.outbox_oldest_window_end_ms <= 0) return 0;
+    double age = static_cast<double>(now_unix_ms - buffer.outbox_oldest_window_end_ms) / 1000.0;
+    return age > 0 ? age : 0;
+  }
 };
 
 class SnapshotCollector {

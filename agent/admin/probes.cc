@@ -33,8 +33,9 @@ Health judge_health(const AgentSnapshot& snapshot, const AdminSources& sources) 
   for (const LoopAge& loop : health.loops) {
     if (loop.seconds > limit_s) {
       if (!health.reason.empty()) health.reason += "; ";
-      health.reason += fmt::format("the {} loop has not made progress for {:.1f} s (limit {:.1f} s)",
-                                   loop.loop, loop.seconds, limit_s);
+      health.reason += fmt::format(
+          "the {} loop has not made progress for {:.1f} s (limit {:.1f} s)",
+          loop.loop, loop.seconds, limit_s);
       health.healthy = false;
     }
   }

@@ -12,9 +12,7 @@
 namespace meterd {
 namespace {
 
-using JsonWriter = JsonOut;
-
-void write_health(JsonWriter& w, const AgentSnapshot& s, const Health& health) {
+void write_health(JsonOut& w, const AgentSnapshot& s, const Health& health) {
   w.boolean("healthy", health.healthy);
   w.string("reason", health.reason);
   w.open("loops");
@@ -23,7 +21,7 @@ void write_health(JsonWriter& w, const AgentSnapshot& s, const Health& health) {
   w.boolean("broker_connected", s.uplink.broker_connected);
 }
 
-void write_events(JsonWriter& w, const AgentSnapshot& s) {
+void write_events(JsonOut& w, const AgentSnapshot& s) {
   w.open("events");
   w.open("received");
   for (size_t t = 0; t < kTransports; ++t) {
@@ -36,11 +34,7 @@ void write_events(JsonWriter& w, const AgentSnapshot& s) {
   w.open("rejected");
   for (size_t t = 0; t < kTransports; ++t) {
     w.open(kTransportNames[t]);
-    for (size_t r = 0; r < kRejectReasons; ++r) {
-      int64_t value = s.ingest.counters.transports[t].rejected[r];
-      if (r == static_cast<size_t>(RejectReason::kBufferFull)) value += s.store.refused[t];
-      w.integer(kRejectReasonNames[r], value);
-    }
+    for (size_t r = 0; r < kRejectReasons; ++r) w.integer(kRejectReasonNames[r], s.rejected(t, r));
     w.close();
   }
   w.close();
@@ -53,19 +47,14 @@ void write_events(JsonWriter& w, const AgentSnapshot& s) {
   w.close();
 }
 
-void write_buffer(JsonWriter& w, const AgentSnapshot& s, const AdminSources& sources) {
+void write_buffer(JsonOut& w, const AgentSnapshot& s, const AdminSources& sources) {
   w.open("buffer");
   w.integer("size_bytes", s.buffer_usage_bytes);
   w.integer("limit_bytes", sources.max_size_bytes);
   w.integer("open_windows", s.buffer.open_windows);
   w.integer("series", s.buffer.series);
   w.integer("outbox_records", s.buffer.outbox_records);
-  double oldest_age = 0;
-  if (s.buffer.outbox_oldest_window_end_ms > 0) {
-    oldest_age = std::max<double>(
-        0, static_cast<double>(s.now_unix_ms - s.buffer.outbox_oldest_window_end_ms) / 1000.0);
-  }
-  w.number("outbox_oldest_age_seconds", oldest_age);
+  w.number("outbox_oldest_age_seconds", s.outbox_oldest_age_seconds());
   w.integer("dead_letters", s.buffer.dead_letters);
   w.integer("dead_letters_evicted", s.store.dead_letters_evicted);
   w.open("dead_letters_by_reason");
@@ -75,7 +64,7 @@ void write_buffer(JsonWriter& w, const AgentSnapshot& s, const AdminSources& sou
   w.close();
 }
 
-void write_uplink(JsonWriter& w, const AgentSnapshot& s) {
+void write_uplink(JsonOut& w, const AgentSnapshot& s) {
   const UplinkStats& u = s.uplink;
   w.open("commit");
   w.integer("count", static_cast<int64_t>(s.store.commit_seconds.count()));
@@ -99,7 +88,7 @@ void write_uplink(JsonWriter& w, const AgentSnapshot& s) {
 
 std::string status_json(const AgentSnapshot& s, const AdminSources& sources, const Health& health,
                         const Readiness& readiness) {
-  JsonWriter w;
+  JsonOut w;
   w.open("");
   w.string("version", sources.version);
   w.string("agent_id", sources.agent_id);
@@ -120,7 +109,7 @@ std::string status_json(const AgentSnapshot& s, const AdminSources& sources, con
 }
 
 std::string health_json(const AgentSnapshot& snapshot, const Health& health) {
-  JsonWriter w;
+  JsonOut w;
   w.open("");
   write_health(w, snapshot, health);
   w.close();
@@ -128,7 +117,7 @@ std::string health_json(const AgentSnapshot& snapshot, const Health& health) {
 }
 
 std::string readiness_json(const Readiness& readiness) {
-  JsonWriter w;
+  JsonOut w;
   w.open("");
   w.boolean("ready", readiness.ready);
   w.string("reason", readiness.reason);

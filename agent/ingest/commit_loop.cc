@@ -142,10 +142,9 @@ void CommitLoop::report(const CommitResult& result) {
   }
   uint64_t suppressed = 0;
   if (result.dead_letters_evicted > 0) {
-    dead_letters_evicted_ += result.dead_letters_evicted;
     if (eviction_log_.allow(steady_clock_ms(), &suppressed)) {
       spdlog::warn("dead letters over buffer.dead_letter_limit: {} oldest evicted ({} in all){}",
-                   result.dead_letters_evicted, dead_letters_evicted_.load(),
+                   result.dead_letters_evicted, stats_.dead_letters_evicted,
                    suppressed_note(suppressed));
     }
   }

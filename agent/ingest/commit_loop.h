@@ -29,7 +29,8 @@
 namespace meterd {
 
 // What the store thread has done since start, published after each commit (the admin listener's
-// metrics and health read it). Events by transport, in the slots of CommitBatch::accepted_by_source.
+// metrics and health read it). Events by transport, in the slots of
+// CommitBatch::accepted_by_source.
 struct StoreStats {
   std::array<int64_t, 4> accepted{};  // events in a batch that committed
   std::array<int64_t, 4> refused{};   // events in a batch the buffer refused or that kept failing
@@ -68,7 +69,6 @@ class CommitLoop {
   int64_t outbox_rows() const { return outbox_rows_.load(); }
   // Commits that failed in a row since the last one that succeeded.
   int failed_commits() const { return failed_commits_.load(); }
-  int64_t dead_letters_evicted() const { return dead_letters_evicted_.load(); }
   int64_t events_refused() const { return events_refused_.load(); }
   int64_t dedup_keys_shed() const { return dedup_keys_shed_.load(); }
   // Any thread: a copy of what the loop published after its last commit.
@@ -95,7 +95,6 @@ class CommitLoop {
   CommitBatch pending_;
   std::thread thread_;
   std::atomic<int64_t> outbox_rows_{0};
-  std::atomic<int64_t> dead_letters_evicted_{0};
   std::atomic<int64_t> events_refused_{0};
   std::atomic<int64_t> dedup_keys_shed_{0};
   StoreStats stats_;  // the store thread's; a copy goes to published_ after each commit
